@@ -1,0 +1,1 @@
+"""adwatch crawler: platform spiders, items, settings and Scrapy commands."""

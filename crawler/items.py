@@ -1,0 +1,88 @@
+"""Item model shared by spiders and pipelines.
+
+Only ``platform``, ``post_id`` and ``url`` are mandatory; every other field has a
+default and is read softly (``ItemAdapter(item).get(...)``) by the pipelines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class Author:
+    """The account that published a post."""
+
+    id: str | None = None
+    name: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class MediaAsset:
+    """One downloaded media file (image, cover, video or video frame) kept as evidence."""
+
+    url: str
+    kind: str  # "image" | "cover" | "video" | "frame"
+    index: int = 0  # position among the post's images (image k); frame number for frames
+    path: str | None = None  # relative to MEDIA_STORE, content-addressed (sha256)
+    sha256: str | None = None
+    bytes: int | None = None
+    mime: str | None = None
+    timestamp: float | None = None  # seconds into the video, for frames
+    error: str | None = None  # why the asset could not be used, if it could not
+
+
+@dataclass
+class AdPost:
+    """A post found by searching a platform, plus what the pipelines learned about it."""
+
+    platform: str
+    post_id: str
+    url: str
+    author: Author = field(default_factory=Author)
+    title: str = ""
+    text: str = ""
+    hashtags: list[str] = field(default_factory=list)
+    image_urls: list[str] = field(default_factory=list)
+    video_url: str | None = None
+    cover_url: str | None = None
+    published_at: datetime | None = None
+    engagement: dict[str, int] = field(default_factory=dict)  # likes, comments, shares, views, collects
+    keyword: str | None = None
+    captured_at: datetime | None = None
+    raw: Any = None  # the platform's payload for this post; archived by the store stage
+    raw_ref: str | None = None  # "sha256:<hex>" of the archived raw payload
+    # Filled later by pipelines.
+    media: list[MediaAsset] = field(default_factory=list)
+    ocr: list[dict[str, Any]] = field(default_factory=list)  # {"source": "image:0", "text": ..., "lines": [...]}
+    ocr_text: str = ""
+    detection: dict[str, Any] | None = None
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+    flagged: bool = False
+
+    @property
+    def uid(self) -> str:
+        """The id used everywhere (store, index, reports): ``platform:post_id``."""
+        return f"{self.platform}:{self.post_id}"
+
+
+def post_uid(platform: str, post_id: str) -> str:
+    """``platform:post_id`` for code that holds an adapter rather than an AdPost."""
+    return f"{platform}:{post_id}"
+
+
+def to_plain(value: Any) -> Any:
+    """Dataclasses, datetimes, lists and dicts → JSON-ready plain values (datetimes as ISO 8601)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value

@@ -1,0 +1,122 @@
+"""Scrapy settings for adwatch — the one module that reads the environment.
+
+Environment variables (all optional):
+  ADWATCH_DATA_DIR        where the store, media, spool and reports live (default ./var)
+  ADWATCH_ORIGIN          one origin for every platform (e.g. the simulator's http://127.0.0.1:8765)
+  ADWATCH_ORIGIN_<NAME>   one platform's origin, e.g. ADWATCH_ORIGIN_WEIBO
+  ADWATCH_CHROMIUM        browser binary for Playwright (default /usr/bin/chromium)
+  ADWATCH_ES_URL          Elasticsearch URL; indexing is off when unset
+  ADWATCH_ES_API_KEY / ADWATCH_ES_USERNAME / ADWATCH_ES_PASSWORD / ADWATCH_ES_CA_CERTS
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playwright.async_api import Request as PlaywrightRequest
+
+BOT_NAME = "adwatch"
+SPIDER_MODULES = ["crawler.platforms"]
+NEWSPIDER_MODULE = "crawler.platforms"
+COMMANDS_MODULE = "crawler.commands"
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# --- Platforms -------------------------------------------------------------------------------------------
+# The real sites; ADWATCH_ORIGIN(_<NAME>) points them elsewhere (the simulator) without touching a spider.
+_REAL_ORIGINS = {
+    "weibo": "https://m.weibo.cn",
+    "douyin": "https://www.douyin.com",
+}
+PLATFORM_ORIGINS = {
+    name: os.environ.get(f"ADWATCH_ORIGIN_{name.upper()}") or os.environ.get("ADWATCH_ORIGIN") or origin
+    for name, origin in _REAL_ORIGINS.items()
+}
+# Hosts media may be fetched from, per platform (the SSRF rule); the simulator's origin is added when set.
+PLATFORM_MEDIA_HOSTS = {
+    "weibo": ["*.sinaimg.cn", "*.weibocdn.com", "f.video.weibocdn.com"],
+    "douyin": ["*.douyinpic.com", "*.douyinvod.com", "*.bytecdn.cn", "*.byteimg.com", "*.douyincdn.com"],
+}
+ADWATCH_SIMULATOR_ORIGIN = os.environ.get("ADWATCH_ORIGIN") or None
+
+ADWATCH_DATA_DIR = os.environ.get("ADWATCH_DATA_DIR") or str(PROJECT_DIR / "var")
+ADWATCH_WATCHLIST = str(PROJECT_DIR / "crawler" / "watchlist.yaml")
+ADWATCH_MAX_PAGES = 50  # per keyword; a runaway "has_more" never loops forever
+ADWATCH_STORE_PATH = ""  # default: <data dir>/adwatch.sqlite3
+ADWATCH_REPORTS_DIR = ""  # default: <data dir>/reports
+ADWATCH_COMPLAINANT = str(PROJECT_DIR / "reports" / "complainant.example.yaml")
+ADWATCH_DETECT_THRESHOLD = 0.5
+ADWATCH_PLAYWRIGHT_IDLE_SECONDS = 3.0  # Douyin: stop scrolling when no new results arrive for this long
+
+ADWATCH_ES_URL = os.environ.get("ADWATCH_ES_URL") or ""
+ADWATCH_ES_API_KEY = os.environ.get("ADWATCH_ES_API_KEY") or ""
+ADWATCH_ES_USERNAME = os.environ.get("ADWATCH_ES_USERNAME") or ""
+ADWATCH_ES_PASSWORD = os.environ.get("ADWATCH_ES_PASSWORD") or ""
+ADWATCH_ES_CA_CERTS = os.environ.get("ADWATCH_ES_CA_CERTS") or ""
+
+# --- Pipelines -------------------------------------------------------------------------------------------
+ITEM_PIPELINES = {
+    "pipelines.normalize.NormalizeStage": 100,
+    "pipelines.dedup.DedupStage": 200,
+    "pipelines.detect.DetectStage": 500,
+    "pipelines.store.StoreStage": 800,
+}
+
+EXTENSIONS = {
+    "crawler.extensions.SweepSummary": 500,
+}
+
+# --- Politeness ------------------------------------------------------------------------------------------
+# Robots files of these platforms disallow everything to every crawler but search engines; adwatch reads
+# only public search results to report illegal ads, at a throttled rate.
+ROBOTSTXT_OBEY = False
+USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Mobile Safari/537.36"
+)
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_TIMEOUT = 30
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# --- Browser (Douyin) ------------------------------------------------------------------------------------
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    # Debian's chromium: Playwright's own browser download is not available (nor wanted).
+    "executable_path": os.environ.get("ADWATCH_CHROMIUM") or "/usr/bin/chromium",
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ],
+}
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+
+
+def _abort_heavy(request: PlaywrightRequest) -> bool:
+    """Images, media and fonts are never needed to read search results; the media stage fetches evidence."""
+    return request.resource_type in {"image", "media", "font"}
+
+
+PLAYWRIGHT_ABORT_REQUEST = _abort_heavy

@@ -1,0 +1,54 @@
+"""Detection stage: run the detector over post text and every OCR'd image / frame, record the decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.settings import BaseSettings
+
+from pipelines.base import Stage
+from pipelines.detection import Detector
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    threshold: float
+
+
+def detection_sources(adapter: ItemAdapter) -> list[tuple[str, str]]:
+    """Where text may hide: title, post text, hashtags, then each OCR source (``image:k`` / ``frame:t``)."""
+    sources = [("title", adapter.get("title") or ""), ("text", adapter.get("text") or "")]
+    if adapter.get("hashtags"):
+        sources.append(("hashtags", " ".join(adapter.get("hashtags") or [])))
+    for ocr in adapter.get("ocr") or []:
+        if ocr.get("text"):
+            sources.append((ocr.get("source") or "image", ocr["text"]))
+    return [(s, t) for s, t in sources if t]
+
+
+class DetectStage(Stage):
+    """Decide whether the post is an ad, which category, how sure, and why."""
+
+    name = "detect"
+
+    @classmethod
+    def config_from_settings(cls, settings: BaseSettings) -> DetectConfig:
+        return DetectConfig(threshold=settings.getfloat("ADWATCH_DETECT_THRESHOLD", 0.5))
+
+    def open_spider(self) -> None:
+        self.detector = Detector(threshold=self.config.threshold)
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        platform = adapter["platform"]
+        result = self.detector.detect(detection_sources(adapter))
+        adapter["detection"] = result.to_dict()
+        adapter["contacts"] = result.to_dict().get("contacts") or []
+        adapter["flagged"] = result.flagged
+        self.count("checked", platform=platform)
+        if result.flagged:
+            self.count("flagged", platform=platform)
+            self.count(f"category/{result.category}")
+        return item
