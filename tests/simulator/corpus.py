@@ -1,0 +1,137 @@
+"""The simulator's seeded, deterministic corpus: the same seed always yields the same posts, ids and times."""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEXTS_PATH = Path(__file__).with_name("texts.yaml")
+CN = timezone(timedelta(hours=8))
+EPOCH = datetime(2026, 11, 1, 9, 0, tzinfo=CN)  # corpus times are fixed, not "now", so runs are comparable
+
+# The keyword every post answers to (a broad term, so posts come back under two keywords and dedup has work),
+# then the narrower ones posts are spread over; EMPTY_KEYWORD finds nothing on any platform.
+KEYWORDS = ["征信修复", "停息挂账", "债务优化", "停止催收"]
+EMPTY_KEYWORD = "债务重组"
+PLATFORMS = ("weibo", "douyin")
+
+
+@dataclass
+class SimPost:
+    """One post of the corpus, with its ground truth (``is_ad``, ``category``, ``kind``)."""
+
+    platform: str
+    post_id: str
+    keyword: str
+    text: str
+    kind: str  # "text" | "image" | "video" | "negative"
+    is_ad: bool
+    category: str | None
+    family: str | None
+    author_id: str
+    author_name: str
+    created: datetime
+    image_texts: list[str] = field(default_factory=list)
+    frame_texts: list[str] = field(default_factory=list)
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    deleted: bool = False
+    long_text: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uid(self) -> str:
+        return f"{self.platform}:{self.post_id}"
+
+
+@cache
+def load_texts(path: Path = TEXTS_PATH) -> dict[str, list[dict[str, Any]]]:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return str(rng.randint(1, 9)) + "".join(rng.choice(string.digits) for _ in range(n - 1))
+
+
+def _nick(rng: random.Random) -> str:
+    return rng.choice(["小", "阿", "老", "大"]) + rng.choice(["王", "李", "张", "刘", "陈", "杨"]) + rng.choice(
+        ["说财经", "法务", "上岸记", "顾问", "聊负债", "的日常", "2024", "同学"]
+    )
+
+
+def build_corpus(seed: int = 7) -> dict[str, list[SimPost]]:
+    """Every text of ``texts.yaml`` as a post on every platform; plus the awkward cases real platforms produce."""
+    texts = load_texts()
+    entries: list[tuple[str, dict[str, Any]]] = (
+        [("text", e) for e in texts["text_ads"]]
+        + [("image", e) for e in texts.get("image_ads", [])]
+        + [("video", e) for e in texts.get("video_ads", [])]
+        + [("negative", e) for e in texts["negatives"]]
+    )
+    corpus: dict[str, list[SimPost]] = {}
+    for p_index, platform in enumerate(PLATFORMS):
+        rng = random.Random(f"{seed}:{platform}")
+        order = list(range(len(entries)))
+        rng.shuffle(order)  # ads and negatives interleave in result pages, as they do for real
+        posts = []
+        for n, i in enumerate(order):
+            kind, e = entries[i]
+            post_id = _digits(rng, 16) if platform == "weibo" else "7" + _digits(rng, 18)
+            posts.append(
+                SimPost(
+                    platform=platform,
+                    post_id=post_id,
+                    keyword=KEYWORDS[n % len(KEYWORDS)],
+                    text=e["text"],
+                    kind=kind,
+                    is_ad=kind != "negative",
+                    category=e.get("category"),
+                    family=e.get("family"),
+                    author_id=_digits(rng, 10) if platform == "weibo" else _digits(rng, 11),
+                    author_name=_nick(rng),
+                    created=EPOCH + timedelta(minutes=37 * n + 11 * p_index),
+                    image_texts=list(e.get("image_texts", [])),
+                    frame_texts=list(e.get("frame_texts", [])),
+                    likes=rng.randint(0, 5000),
+                    comments=rng.randint(0, 300),
+                    shares=rng.randint(0, 200),
+                )
+            )
+        # A long post (Weibo truncates it in search and serves the rest at /statuses/extend).
+        posts[1].long_text = True
+        # A post deleted between indexing and our visit: the platform still lists it, flagged as deleted.
+        gone = random.Random(f"{seed}:{platform}:deleted")
+        posts.append(
+            SimPost(
+                platform=platform, post_id=_digits(gone, 16) if platform == "weibo" else "7" + _digits(gone, 18),
+                keyword=KEYWORDS[0], text="抱歉，此内容已被作者删除", kind="deleted", is_ad=False, category=None,
+                family=None, author_id=_digits(gone, 10), author_name=_nick(gone), created=EPOCH, deleted=True,
+            )
+        )
+        corpus[platform] = posts
+    return corpus
+
+
+def search(posts: list[SimPost], keyword: str) -> list[SimPost]:
+    """What a search for ``keyword`` returns: the broad first keyword matches everything, others their share."""
+    if keyword == KEYWORDS[0]:
+        return list(posts)
+    return [p for p in posts if p.keyword == keyword]
+
+
+def expected_ads(platform: str, kinds: tuple[str, ...] = ("text",), seed: int = 7) -> list[SimPost]:
+    """Ground truth for tests: the ads of ``kinds`` that a sweep of ``KEYWORDS`` must find."""
+    return [p for p in build_corpus(seed)[platform] if p.is_ad and p.kind in kinds]
+
+
+def negatives(platform: str, seed: int = 7) -> list[SimPost]:
+    return [p for p in build_corpus(seed)[platform] if p.kind == "negative"]
