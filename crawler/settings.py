@@ -55,10 +55,27 @@ ADWATCH_ES_USERNAME = os.environ.get("ADWATCH_ES_USERNAME") or ""
 ADWATCH_ES_PASSWORD = os.environ.get("ADWATCH_ES_PASSWORD") or ""
 ADWATCH_ES_CA_CERTS = os.environ.get("ADWATCH_ES_CA_CERTS") or ""
 
+# --- Media and OCR (pipelines/media.py, pipelines/ocr.py) ------------------------------------------------
+FILES_STORE = ""  # default <data dir>/media; content-addressed: <sha256[:2]>/<sha256>.<ext>
+ADWATCH_MEDIA_MAX_BYTES = {"image": 10 << 20, "cover": 10 << 20, "video": 64 << 20}  # aborts on Content-Length
+ADWATCH_MEDIA_MAX_IMAGES = 9  # per post
+ADWATCH_OCR_ENGINE = os.environ.get("ADWATCH_OCR_ENGINE") or "rapidocr"  # "rapidocr" | "paddleocr" | "" (off)
+ADWATCH_OCR_MODEL_DIR = os.environ.get("ADWATCH_OCR_MODEL_DIR") or ""  # paddleocr only: <dir>/det, <dir>/rec
+ADWATCH_OCR_MIN_CONFIDENCE = 0.5
+ADWATCH_OCR_CACHE = ""  # default <data dir>/ocr-cache.sqlite3; "off" to OCR every picture
+ADWATCH_OCR_MAX_SIDE = 960  # pictures are shrunk to this before OCR (speed; posters stay legible)
+ADWATCH_MAX_IMAGE_PIXELS = 40_000_000  # bigger pictures are refused as decompression bombs
+ADWATCH_FRAME_INTERVAL = 2.0  # seconds between sampled frames (keyframes are taken too)
+ADWATCH_MAX_FRAMES = 8  # per video
+ADWATCH_MAX_VIDEO_SECONDS = 300.0  # frames are sampled from the first five minutes only
+# --- end Media and OCR -----------------------------------------------------------------------------------
+
 # --- Pipelines -------------------------------------------------------------------------------------------
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizeStage": 100,
     "pipelines.dedup.DedupStage": 200,
+    "pipelines.media.MediaStage": 300,
+    "pipelines.ocr.OcrStage": 400,
     "pipelines.detect.DetectStage": 500,
     "pipelines.store.StoreStage": 800,
 }

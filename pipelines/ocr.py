@@ -1,0 +1,401 @@
+"""OCR stage: read the words in a post's images, cover and sampled video frames, once per picture.
+
+The engine sits behind one small interface (:class:`OcrEngine`): the default runs PaddleOCR's PP-OCRv4 models
+through ``rapidocr-onnxruntime`` (the models ship in its wheel, so it works offline); ``paddleocr`` 3.x is used
+when asked for and importable, from local model folders. A perceptual-hash cache (:class:`OcrCache`, SQLite under
+the data dir) makes a reposted poster cost a lookup instead of an OCR call, across posts and runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import sqlite3
+import threading
+import time
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import imagehash
+import numpy as np
+from itemadapter import ItemAdapter
+from PIL import Image, ImageStat
+from scrapy.exceptions import NotConfigured
+from scrapy.settings import BaseSettings
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+
+from crawler.items import MediaAsset
+from pipelines.base import Stage
+from pipelines.frames import BadVideo, sample_frames
+from pipelines.media import content_path, media_store
+from pipelines.store import data_dir
+
+# --- Text -------------------------------------------------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (full-width letters and digits become ASCII, so "ｚｘ８８９９" reads "zx8899") and single spaces."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\uff00" <= ch <= "\uffef"
+
+
+def join_lines(lines: list[str]) -> str:
+    """Join OCR lines so a pitch wrapped across lines still reads as one phrase ("停息" + "挂账" → "停息挂账").
+
+    Chinese has no spaces between words, so lines are joined directly when either side of the break is CJK;
+    a break between two Latin letters or digits keeps a space, so "wx" + "8899" stay two tokens.
+    """
+    out = ""
+    for line in (ln for ln in lines if ln):
+        if out and not (_is_cjk(out[-1]) or _is_cjk(line[0])):
+            out += " "
+        out += line
+    return out
+
+
+# --- Engines ----------------------------------------------------------------------------------------------
+
+OcrLine = dict[str, Any]  # {"text": str, "box": [[x, y] × 4], "confidence": float}
+
+
+class OcrEngine(Protocol):
+    """What the stage needs from an OCR engine: a name (part of the cache key) and lines with boxes."""
+
+    name: str
+
+    def recognize(self, image: Image.Image) -> list[OcrLine]: ...
+
+
+def _line(text: str, box: Any, confidence: float) -> OcrLine:
+    return {
+        "text": normalize_text(text),
+        "box": [[round(float(x), 1), round(float(y), 1)] for x, y in np.asarray(box).reshape(-1, 2)],
+        "confidence": round(float(confidence), 4),
+    }
+
+
+class RapidOcrEngine:
+    """PP-OCRv4 det + rec (+ the mobile angle classifier) on ONNX Runtime, with the models from the wheel."""
+
+    name = "rapidocr"
+
+    def __init__(self, min_confidence: float = 0.5) -> None:
+        from rapidocr_onnxruntime import RapidOCR  # heavy import: only when the engine is built
+
+        self._ocr = RapidOCR(text_score=min_confidence)
+
+    def recognize(self, image: Image.Image) -> list[OcrLine]:
+        result, _elapsed = self._ocr(image.convert("RGB"))
+        return [_line(text, box, score) for box, text, score in result or []]
+
+
+class PaddleOcrEngine:
+    """``paddleocr`` 3.x from local model folders (it would otherwise download models at run time)."""
+
+    name = "paddleocr"
+
+    def __init__(self, model_dir: str, min_confidence: float = 0.5) -> None:
+        try:
+            from paddleocr import PaddleOCR
+        except ImportError as exc:
+            raise NotConfigured("paddleocr is not installed") from exc
+        root = Path(model_dir)
+        det, rec = root / "det", root / "rec"
+        if not (det.is_dir() and rec.is_dir()):
+            raise NotConfigured(f"paddleocr needs local models in {det} and {rec}")
+        self._ocr = PaddleOCR(
+            text_detection_model_dir=str(det),
+            text_recognition_model_dir=str(rec),
+            use_doc_orientation_classify=False,
+            use_doc_unwarping=False,
+            use_textline_orientation=False,
+            text_rec_score_thresh=min_confidence,
+        )
+
+    def recognize(self, image: Image.Image) -> list[OcrLine]:
+        # PaddleOCR wants BGR arrays, as OpenCV reads them.
+        array = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
+        lines: list[OcrLine] = []
+        for res in self._ocr.predict(array):
+            for text, score, poly in zip(res["rec_texts"], res["rec_scores"], res["rec_polys"]):
+                lines.append(_line(text, poly, score))
+        return lines
+
+
+def make_engine(name: str, model_dir: str = "", min_confidence: float = 0.5) -> OcrEngine:
+    """The engine called ``name`` ("rapidocr" | "paddleocr"); raises ``NotConfigured`` when it cannot run."""
+    if name == "rapidocr":
+        return RapidOcrEngine(min_confidence)
+    if name == "paddleocr":
+        return PaddleOcrEngine(model_dir, min_confidence)
+    raise NotConfigured(f"unknown OCR engine {name!r}")
+
+
+# --- Images -----------------------------------------------------------------------------------------------
+
+
+class BadImage(Exception):
+    """The file cannot be used as an image; ``kind`` names why (the stats event)."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+def load_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Decode ``data`` fully, refusing empty files, non-images, decompression bombs and truncated files."""
+    if not data:
+        raise BadImage("empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            # The header alone tells the size: refuse a bomb before a single pixel is decoded.
+            if image.width * image.height > max_pixels:
+                raise BadImage("bomb", f"{image.width}x{image.height}")
+            image.load()
+    except BadImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImage("bomb", str(exc)) from exc
+    except Image.UnidentifiedImageError as exc:
+        raise BadImage("corrupt", "not an image") from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # "image file is truncated", broken chunks
+        raise BadImage("truncated" if "truncated" in str(exc) else "corrupt", str(exc)) from exc
+    return image.convert("RGB")
+
+
+def is_blank(image: Image.Image, min_stddev: float = 4.0) -> bool:
+    """A flat picture (one colour, a fade) has no text: skip it without running the detector."""
+    thumb = image.convert("L").resize((64, 64))
+    return ImageStat.Stat(thumb).stddev[0] < min_stddev
+
+
+def image_key(image: Image.Image) -> str:
+    """Perceptual hash used as cache key: a 256-bit pHash, stable across re-encoding and resizing.
+
+    256 bits rather than the default 64 because posters of one template differ only in their text, and a
+    64-bit hash of a 32×32 thumbnail can call two different pitches the same picture.
+    """
+    return str(imagehash.phash(image, hash_size=16))
+
+
+# --- Cache ------------------------------------------------------------------------------------------------
+
+
+class OcrCache:
+    """OCR results by (engine, perceptual hash), in SQLite so they survive the run."""
+
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS ocr_cache (engine TEXT, key TEXT, lines TEXT NOT NULL, "
+            "PRIMARY KEY (engine, key))"
+        )
+
+    def get(self, engine: str, key: str) -> list[OcrLine] | None:
+        with self._lock:
+            row = self._db.execute("SELECT lines FROM ocr_cache WHERE engine = ? AND key = ?", (engine, key)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, engine: str, key: str, lines: list[OcrLine]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO ocr_cache (engine, key, lines) VALUES (?, ?, ?)",
+                (engine, key, json.dumps(lines, ensure_ascii=False)),
+            )
+            self._db.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+# --- Reader -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reading:
+    """What OCR found in one picture, and how it got there."""
+
+    text: str
+    lines: list[OcrLine]
+    how: str  # "ocr" | "cache" | "blank"
+    seconds: float = 0.0
+
+
+@dataclass
+class Reader:
+    """Engine + cache + the cheap pre-checks; usable without Scrapy (the benchmark drives it directly)."""
+
+    engine: OcrEngine
+    cache: OcrCache | None = None
+    max_side: int = 960
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def read(self, image: Image.Image) -> Reading:
+        start = time.perf_counter()
+        if is_blank(image):
+            return Reading("", [], "blank", time.perf_counter() - start)
+        key = image_key(image)
+        cached = self.cache.get(self.engine.name, key) if self.cache else None
+        if cached is not None:
+            return Reading(join_lines([ln["text"] for ln in cached]), cached, "cache", time.perf_counter() - start)
+        scale = min(1.0, self.max_side / max(image.size))
+        small = image.resize((round(image.width * scale), round(image.height * scale))) if scale < 1 else image
+        # One OCR at a time: ONNX Runtime already uses both cores, and two runs would only thrash.
+        with self._lock:
+            lines = self.engine.recognize(small)
+        if scale < 1:  # boxes in the coordinates of the stored picture, not of the shrunk copy
+            for ln in lines:
+                ln["box"] = [[round(x / scale, 1), round(y / scale, 1)] for x, y in ln["box"]]
+        lines = [ln for ln in lines if ln["text"]]
+        if self.cache:
+            self.cache.put(self.engine.name, key, lines)
+        return Reading(join_lines([ln["text"] for ln in lines]), lines, "ocr", time.perf_counter() - start)
+
+
+# --- Stage ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OcrConfig:
+    engine: str
+    model_dir: str
+    min_confidence: float
+    media_dir: Path
+    cache_path: Path | None
+    frame_interval: float
+    max_frames: int
+    max_video_seconds: float
+    max_image_pixels: int
+    max_side: int
+
+
+class OcrStage(Stage):
+    """Fill ``ocr`` (one entry per picture with text) and ``ocr_text``; bad media is counted and skipped."""
+
+    name = "ocr"
+
+    @classmethod
+    def config_from_settings(cls, settings: BaseSettings) -> OcrConfig:
+        engine = settings.get("ADWATCH_OCR_ENGINE", "rapidocr")
+        if not engine:
+            raise NotConfigured("ADWATCH_OCR_ENGINE is empty")
+        cache = settings.get("ADWATCH_OCR_CACHE", "")
+        return OcrConfig(
+            engine=engine,
+            model_dir=settings.get("ADWATCH_OCR_MODEL_DIR", ""),
+            min_confidence=settings.getfloat("ADWATCH_OCR_MIN_CONFIDENCE", 0.5),
+            media_dir=media_store(settings),
+            cache_path=None if cache == "off" else Path(cache or data_dir(settings) / "ocr-cache.sqlite3"),
+            frame_interval=settings.getfloat("ADWATCH_FRAME_INTERVAL", 2.0),
+            max_frames=settings.getint("ADWATCH_MAX_FRAMES", 8),
+            max_video_seconds=settings.getfloat("ADWATCH_MAX_VIDEO_SECONDS", 300.0),
+            max_image_pixels=settings.getint("ADWATCH_MAX_IMAGE_PIXELS", 40_000_000),
+            max_side=settings.getint("ADWATCH_OCR_MAX_SIDE", 960),
+        )
+
+    def open_spider(self) -> None:
+        started = time.perf_counter()
+        engine = make_engine(self.config.engine, self.config.model_dir, self.config.min_confidence)
+        self.stats.set_value("adwatch/ocr/engine_load_seconds", round(time.perf_counter() - started, 2))
+        cache = OcrCache(self.config.cache_path) if self.config.cache_path else None
+        self.reader = Reader(engine, cache, max_side=self.config.max_side)
+
+    def close_spider(self) -> None:
+        if self.reader.cache:
+            self.reader.cache.close()
+
+    async def process_item(self, item: Any) -> Any:
+        # OCR is CPU-bound for ~0.4 s a picture: run it off the reactor thread so downloads keep flowing.
+        return await maybe_deferred_to_future(deferToThread(self.read_item, item))
+
+    def read_item(self, item: Any) -> Any:
+        """Read every usable image, cover and video of the item (synchronously)."""
+        adapter = ItemAdapter(item)
+        platform = adapter["platform"]
+        entries: list[dict[str, Any]] = []
+        frames: list[MediaAsset] = []
+        for asset in list(adapter.get("media") or []):
+            if asset.error or not asset.path or asset.kind == "frame":
+                continue
+            if asset.kind == "video":
+                for frame_asset, image in self._frames(asset, platform):
+                    frames.append(frame_asset)
+                    self._read(f"frame:{frame_asset.timestamp}", frame_asset, image, entries, platform)
+            else:
+                image = self._image(asset, platform)
+                if image is not None:
+                    source = "cover" if asset.kind == "cover" else f"image:{asset.index}"
+                    self._read(source, asset, image, entries, platform)
+        if frames:
+            adapter["media"] = list(adapter.get("media") or []) + frames
+        adapter["ocr"] = entries
+        adapter["ocr_text"] = "\n".join(e["text"] for e in entries)
+        self.count("posts", platform=platform)
+        return item
+
+    def _read(self, source: str, asset: MediaAsset, image: Image.Image, entries: list[dict[str, Any]],
+              platform: str) -> None:
+        reading = self.reader.read(image)
+        self.count(reading.how, platform=platform)
+        if reading.how == "ocr":
+            self.stats.inc_value("adwatch/ocr/seconds", round(reading.seconds, 3))
+        if reading.text:
+            entries.append({"source": source, "text": reading.text, "lines": reading.lines,
+                            "asset_sha256": asset.sha256})
+
+    def _bad(self, asset: MediaAsset, kind: str, detail: str, platform: str) -> None:
+        asset.error = f"{kind}: {detail}" if detail else kind
+        self.count(f"bad/{kind}", platform=platform)
+        self.warn_once(f"bad/{kind}", "Unusable %s %s (%s); the post is kept without its text",
+                       asset.kind, asset.url, asset.error)
+
+    def _image(self, asset: MediaAsset, platform: str) -> Image.Image | None:
+        try:
+            data = (self.config.media_dir / asset.path).read_bytes()
+            return load_image(data, self.config.max_image_pixels)
+        except FileNotFoundError:
+            self._bad(asset, "missing", "", platform)
+        except BadImage as exc:
+            self._bad(asset, exc.kind, str(exc), platform)
+        return None
+
+    def _frames(self, asset: MediaAsset, platform: str) -> list[tuple[MediaAsset, Image.Image]]:
+        """Sample the video's frames and keep each as JPEG evidence next to the downloads."""
+        out: list[tuple[MediaAsset, Image.Image]] = []
+        try:
+            for k, frame in enumerate(sample_frames(
+                self.config.media_dir / asset.path, self.config.frame_interval, self.config.max_frames,
+                self.config.max_video_seconds,
+            )):
+                buf = io.BytesIO()
+                frame.image.save(buf, "JPEG", quality=85)
+                data = buf.getvalue()
+                sha = hashlib.sha256(data).hexdigest()
+                path = content_path(sha, ".jpg")
+                target = self.config.media_dir / path
+                if not target.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                out.append((MediaAsset(url=asset.url, kind="frame", index=k, path=path, sha256=sha,
+                                       bytes=len(data), mime="image/jpeg", timestamp=frame.timestamp), frame.image))
+        except BadVideo as exc:
+            self._bad(asset, "video", str(exc), platform)
+        self.count("frames", len(out), platform=platform)
+        return out
