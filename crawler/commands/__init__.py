@@ -1,0 +1,1 @@
+"""adwatch's Scrapy project commands (``COMMANDS_MODULE``): sweep, report, simulate."""

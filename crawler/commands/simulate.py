@@ -1,0 +1,28 @@
+"""``scrapy simulate``: serve the bundled platform simulator (Weibo, Douyin) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+
+from scrapy.commands import ScrapyCommand
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+
+    def syntax(self) -> str:
+        return "[--port N]"
+
+    def short_desc(self) -> str:
+        return "Serve the platform simulator until interrupted"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--seed", type=int, default=7)
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        from tests.simulator.cli import serve
+
+        serve(opts.port, opts.seed)

@@ -1,0 +1,111 @@
+"""``scrapy sweep``: search every platform of the watchlist, store what is found, render the takedown reports."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from scrapy.commands import ScrapyCommand
+from scrapy.crawler import Crawler
+from scrapy.exceptions import UsageError
+from scrapy.utils.conf import arglist_to_dict
+
+from crawler.extensions import PlatformSummary
+from crawler.platforms.base import load_keywords
+from pipelines.store import store_path
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    default_settings = {"LOG_LEVEL": "INFO"}
+
+    def syntax(self) -> str:
+        return "[options]"
+
+    def short_desc(self) -> str:
+        return "Search all platforms of the watchlist, store the posts and write takedown reports"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("-a", dest="spargs", action="append", default=[], metavar="NAME=VALUE",
+                            help="spider argument for every platform (keywords=a,b  watchlist=FILE  max_pages=N)")
+        parser.add_argument("--platforms", default="", help="comma-separated platforms (default: the watchlist's)")
+        parser.add_argument("--simulate", action="store_true",
+                            help="start the bundled platform simulator and sweep it instead of the real sites")
+        parser.add_argument("--origin", default="", help="send every platform's requests to this origin")
+        parser.add_argument("--no-report", action="store_true", help="store only; do not render reports")
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        try:
+            opts.spargs = arglist_to_dict(opts.spargs)
+        except ValueError as exc:
+            raise UsageError("Invalid -a value, use -a NAME=VALUE", print_help=False) from exc
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.crawler_process is not None and self.settings is not None
+        simulator = None
+        origin = opts.origin
+        if opts.simulate:
+            from tests.simulator import Simulator  # the demo's stand-in for the real platforms
+
+            simulator = Simulator().start()
+            origin = simulator.origin
+        if origin:
+            self._point_at(origin)
+        names = self._platforms(opts)
+        crawlers: list[Crawler] = []
+        for name in names:
+            crawler = self.crawler_process.create_crawler(name)
+            self.crawler_process.crawl(crawler, **opts.spargs)
+            crawlers.append(crawler)
+        print(f"adwatch: sweeping {', '.join(names)}" + (f" at {origin}" if origin else ""), flush=True)
+        try:
+            self.crawler_process.start()
+        finally:
+            if simulator is not None:
+                simulator.stop()
+        self._summarise(crawlers)
+        if not opts.no_report:
+            self._report()
+
+    def _point_at(self, origin: str) -> None:
+        """All platforms (and the media host rule) go to ``origin``: how the demo and tests reach the simulator."""
+        assert self.settings is not None
+        origins = {name: origin for name in self.settings.getdict("PLATFORM_ORIGINS")}
+        self.settings.set("PLATFORM_ORIGINS", origins, priority="cmdline")
+        self.settings.set("ADWATCH_SIMULATOR_ORIGIN", origin, priority="cmdline")
+        # The simulator is ours: no need to be polite to it.
+        self.settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
+
+    def _platforms(self, opts: argparse.Namespace) -> list[str]:
+        assert self.crawler_process is not None and self.settings is not None
+        known = set(self.crawler_process.spider_loader.list())
+        if opts.platforms:
+            names = [n.strip() for n in opts.platforms.split(",") if n.strip()]
+        else:
+            watchlist = opts.spargs.get("watchlist") or self.settings.get("ADWATCH_WATCHLIST")
+            names = [n for n in sorted(known)
+                     if opts.spargs.get("keywords") or load_keywords(n, watchlist, None)]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise UsageError(f"unknown platform(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        if not names:
+            raise UsageError("no platform has keywords: check the watchlist or pass -a keywords=…")
+        return names
+
+    def _summarise(self, crawlers: list[Crawler]) -> None:
+        print("\nadwatch sweep summary", flush=True)
+        for crawler in crawlers:
+            stats: dict[str, Any] = dict(crawler.stats.get_stats()) if crawler.stats else {}
+            name = crawler.spidercls.name
+            print("  " + PlatformSummary.from_stats(name, stats).line(), flush=True)
+        assert self.settings is not None
+        print(f"  store: {store_path(self.settings)}", flush=True)
+
+    def _report(self) -> None:
+        from crawler.commands.report import write_reports
+
+        assert self.settings is not None
+        write_reports(self.settings)
+

@@ -1,0 +1,1 @@
+"""One spider per platform, all built on :class:`crawler.platforms.base.PlatformSpider`."""

@@ -1,0 +1,123 @@
+"""What every platform spider shares: origin from settings, keywords from a watchlist, ban handling."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, ClassVar, NoReturn, Self
+
+import scrapy
+import yaml
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import CloseSpider
+from scrapy.http import Request, Response
+
+from crawler.items import AdPost, Author
+
+CN_TZ = timezone(timedelta(hours=8))
+
+
+def load_keywords(platform: str, watchlist: str | Path | None, keywords: str | list[str] | None) -> list[str]:
+    """Keywords for ``platform``: ``-a keywords=a,b`` wins; else the watchlist's platform list, else its global one."""
+    if keywords:
+        items = keywords.split(",") if isinstance(keywords, str) else list(keywords)
+        return [k.strip() for k in items if k.strip()]
+    if not watchlist:
+        return []
+    with Path(watchlist).open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    platforms = data.get("platforms") or {}
+    if platforms and platform not in platforms:
+        return []
+    own = (platforms.get(platform) or {}).get("keywords")
+    return [str(k) for k in (own or data.get("keywords") or [])]
+
+
+@dataclass(frozen=True)
+class SpiderConfig:
+    """Everything a platform spider reads from settings and arguments, read once."""
+
+    origin: str
+    keywords: tuple[str, ...]
+    max_pages: int
+    idle_seconds: float
+
+
+class PlatformSpider(scrapy.Spider):
+    """Base of the platform spiders.
+
+    A subclass sets ``name`` (the platform), implements :meth:`search_request` and its callbacks, and builds
+    items with :meth:`make_post`. The origin comes from ``PLATFORM_ORIGINS[name]``, so the same spider runs
+    against the real site or the simulator. When the platform shows a captcha, a login wall or a ban,
+    :meth:`stop_platform` logs one clear line and closes this spider only; other platforms carry on.
+    """
+
+    name: ClassVar[str]
+    cfg: SpiderConfig
+
+    def __init__(self, *args: Any, keywords: str | None = None, watchlist: str | None = None,
+                 max_pages: str | int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._keywords_arg = keywords
+        self._watchlist_arg = watchlist
+        self._max_pages_arg = max_pages
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        s = crawler.settings
+        spider.cfg = SpiderConfig(
+            origin=s.getdict("PLATFORM_ORIGINS")[cls.name].rstrip("/"),
+            keywords=tuple(load_keywords(cls.name, spider._watchlist_arg or s.get("ADWATCH_WATCHLIST"), spider._keywords_arg)),
+            max_pages=int(spider._max_pages_arg or s.getint("ADWATCH_MAX_PAGES", 50)),
+            idle_seconds=s.getfloat("ADWATCH_PLAYWRIGHT_IDLE_SECONDS", 3.0),
+        )
+        return spider
+
+    async def start(self):  # type: ignore[override]
+        if not self.cfg.keywords:
+            self.logger.warning("%s: no keywords (watchlist or -a keywords=…); nothing to search", self.name)
+        for keyword in self.cfg.keywords:
+            yield self.search_request(keyword)
+
+    def search_request(self, keyword: str, page: int = 1) -> Request:
+        raise NotImplementedError
+
+    # --- helpers for subclasses -----------------------------------------------------------------------
+    def count(self, event: str, n: int = 1) -> None:
+        self.crawler.stats.inc_value(f"adwatch/{self.name}/{event}", n)
+
+    def make_post(self, post_id: Any, url: str, **fields: Any) -> AdPost:
+        return AdPost(platform=self.name, post_id=str(post_id), url=url,
+                      captured_at=datetime.now(CN_TZ), **fields)
+
+    def make_author(self, id: Any, name: Any, url: str | None) -> Author:  # noqa: A002 - the platform's word
+        return Author(id=str(id) if id not in (None, "") else None, name=str(name) if name else None, url=url)
+
+    def stop_platform(self, reason: str, response: Response) -> NoReturn:
+        """The platform asked us to prove we are human or to log in: stop asking it anything this run."""
+        self.count(f"blocked/{reason}")
+        self.logger.error(
+            "%s: %s at %s — stopping this platform for this run (no retries, no further requests)",
+            self.name, reason, response.url,
+        )
+        raise CloseSpider(f"blocked:{reason}")
+
+    def load_json(self, response: Response) -> Any:
+        """The response's JSON, or None after counting it and scheduling one retry (truncated or garbled bodies)."""
+        try:
+            return json.loads(response.text)
+        except (ValueError, AttributeError) as exc:
+            self.count("malformed")
+            self.logger.warning("%s: malformed JSON from %s (%s); retrying", self.name, response.url, exc)
+            return None
+
+    def retry(self, request: Request, reason: str) -> Request | None:
+        retry = get_retry_request(request, spider=self, reason=reason)
+        if retry is None:
+            self.count("gave_up")
+        return retry
+

@@ -1,0 +1,152 @@
+"""Douyin (web): the search page runs in a browser, whose script fetches signed ``general/search/single`` XHRs.
+
+Requests to the search API need a signature (``a_bogus``) computed by the page's own script, so the spider does
+not call the API itself: it loads ``/search/{keyword}`` in Chromium (scrapy-playwright), records the XHR
+responses the page receives, and scrolls to make the page load more until ``has_more`` is 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from playwright.async_api import Page
+from playwright.async_api import Response as PageResponse
+from scrapy.http import Request, Response
+
+from crawler.items import AdPost
+from crawler.platforms.base import CN_TZ, PlatformSpider
+from crawler.utils import as_int, traverse
+
+SEARCH_API = "/aweme/v1/web/general/search/single"
+
+
+class XhrLog:
+    """The search API bodies one browser page received, in order, with a wake-up for the next one."""
+
+    def __init__(self) -> None:
+        self.bodies: asyncio.Queue[str] = asyncio.Queue()
+
+    async def next(self, timeout: float) -> str | None:
+        try:
+            return await asyncio.wait_for(self.bodies.get(), timeout)
+        except TimeoutError:
+            return None
+
+
+class DouyinSpider(PlatformSpider):
+    """Searches www.douyin.com in a real browser page and reads the results from its XHRs."""
+
+    name = "douyin"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._xhr: dict[Page, XhrLog] = {}
+
+    def search_request(self, keyword: str, page: int = 1) -> Request:
+        return Request(
+            f"{self.cfg.origin}/search/{quote(keyword)}?type=general",
+            callback=self.parse_search,
+            errback=self.close_page,
+            cb_kwargs={"keyword": keyword},
+            meta={
+                "playwright": True,
+                "playwright_include_page": True,
+                # By name (not a bound method) so the request stays serialisable for JOBDIR.
+                "playwright_page_event_handlers": {"response": "on_page_response"},
+            },
+        )
+
+    async def on_page_response(self, response: PageResponse) -> None:
+        if SEARCH_API not in response.url:
+            return
+        try:
+            body = await response.text()
+        except Exception:  # the page navigated away or the body was cut: an empty body is counted below
+            body = ""
+        self._xhr.setdefault(response.frame.page, XhrLog()).bodies.put_nowait(body)
+
+    async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
+        page: Page = response.meta["playwright_page"]
+        log = self._xhr.setdefault(page, XhrLog())
+        pages = 0
+        try:
+            while True:
+                body = await log.next(self.cfg.idle_seconds)
+                if body is None:
+                    self.count("stalled")  # no more results arrived; what we have is kept
+                    break
+                if not body.strip():
+                    self.count("empty_response")  # an unsigned or refused request: 200 with no body
+                    continue
+                try:
+                    data = json.loads(body)
+                except ValueError:
+                    self.count("malformed")  # the page script retries by itself; its retry is the next body
+                    self.logger.warning("douyin: malformed search JSON for %r (page script retries)", keyword)
+                    continue
+                if traverse(data, "search_nil_info", "search_nil_type") == "verify_check":
+                    self.stop_platform("captcha", response)
+                pages += 1
+                self.count("pages")
+                for card in traverse(data, "data", expected=list) or []:
+                    aweme = traverse(card, "aweme_info") or traverse(card, "aweme_mix_info", "mix_items", 0)
+                    if not isinstance(aweme, dict):
+                        continue
+                    if traverse(aweme, "status", "is_delete"):
+                        self.count("deleted")
+                        continue
+                    if traverse(aweme, "status", "private_status") in (1, 2):
+                        self.count("private")
+                        continue
+                    yield self.post(aweme, keyword)
+                if not as_int(data.get("has_more")):
+                    self.count("end_of_results")
+                    break
+                if pages >= self.cfg.max_pages:
+                    self.count("max_pages_reached")
+                    break
+                await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        finally:
+            self._xhr.pop(page, None)
+            await page.close()
+
+    async def close_page(self, failure: Any) -> None:
+        page = failure.request.meta.get("playwright_page")
+        if page is not None:
+            self._xhr.pop(page, None)
+            await page.close()
+
+    def post(self, aweme: dict[str, Any], keyword: str) -> AdPost:
+        aweme_id = aweme.get("aweme_id")
+        author = traverse(aweme, "author", expected=dict) or {}
+        sec_uid = author.get("sec_uid")
+        created = as_int(aweme.get("create_time"))
+        stats = traverse(aweme, "statistics", expected=dict) or {}
+        images = [u for img in traverse(aweme, "images", expected=list) or []
+                  if (u := traverse(img, "url_list", 0))]
+        return self.make_post(
+            aweme_id,
+            f"{self.cfg.origin}/video/{aweme_id}",
+            author=self.make_author(author.get("uid"), author.get("nickname"),
+                                    f"{self.cfg.origin}/user/{sec_uid}" if sec_uid else None),
+            text=aweme.get("desc") or "",
+            hashtags=[t["hashtag_name"] for t in traverse(aweme, "text_extra", expected=list) or []
+                      if isinstance(t, dict) and t.get("hashtag_name")],
+            image_urls=images,
+            video_url=None if images else traverse(aweme, "video", "play_addr", "url_list", 0),
+            cover_url=traverse(aweme, "video", "cover", "url_list", 0),
+            published_at=datetime.fromtimestamp(created, CN_TZ) if created else None,
+            engagement={k: v for k, v in {
+                "likes": as_int(stats.get("digg_count")),
+                "comments": as_int(stats.get("comment_count")),
+                "shares": as_int(stats.get("share_count")),
+                "collects": as_int(stats.get("collect_count")),
+            }.items() if v is not None},
+            keyword=keyword,
+            raw=aweme,
+        )

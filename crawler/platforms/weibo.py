@@ -1,0 +1,141 @@
+"""Weibo (mobile web): keyword search through ``/api/container/getIndex``, plain HTTP JSON."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from scrapy.http import Request, Response
+
+from crawler.items import AdPost
+from crawler.platforms.base import CN_TZ, PlatformSpider
+from crawler.utils import as_int, traverse
+
+# Search tabs: 1 = 综合 (all), 61 = 实时 (realtime), 60 = 热门 (hot), 64 = 视频 (video).
+SEARCH_TYPES = {"all": 1, "realtime": 61, "hot": 60, "video": 64}
+
+
+def parse_created_at(value: Any, now: datetime | None = None) -> datetime | None:
+    """Weibo's ``created_at``: RFC-2822-like absolute times, or the relative forms search pages use."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    s = value.strip()
+    now = now or datetime.now(CN_TZ)
+    try:
+        return datetime.strptime(s, "%a %b %d %H:%M:%S %z %Y")
+    except ValueError:
+        pass
+    if s == "刚刚":
+        return now
+    if m := re.fullmatch(r"(\d+)\s*(秒|分钟|小时)前", s):
+        unit = {"秒": "seconds", "分钟": "minutes", "小时": "hours"}[m[2]]
+        return now - timedelta(**{unit: int(m[1])})
+    if m := re.fullmatch(r"(今天|昨天)\s*(\d{1,2}):(\d{2})", s):
+        day = now - timedelta(days=1 if m[1] == "昨天" else 0)
+        return day.replace(hour=int(m[2]), minute=int(m[3]), second=0, microsecond=0)
+    for fmt in ("%Y-%m-%d", "%m-%d"):
+        try:
+            t = datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+        return t.replace(year=t.year if fmt.startswith("%Y") else now.year, tzinfo=CN_TZ)
+    return None
+
+
+class WeiboSpider(PlatformSpider):
+    """Searches m.weibo.cn; follows ``cardlistInfo.page`` to the last page; fetches long texts."""
+
+    name = "weibo"
+    custom_settings = {"HTTPERROR_ALLOWED_CODES": [418, 403, 432]}
+    search_type = "all"
+
+    def search_request(self, keyword: str, page: int = 1) -> Request:
+        containerid = f"100103type={SEARCH_TYPES[self.search_type]}&q={keyword}"
+        query = urlencode({"containerid": containerid, "page_type": "searchall", "page": page})
+        return Request(
+            f"{self.cfg.origin}/api/container/getIndex?{query}",
+            callback=self.parse_search,
+            cb_kwargs={"keyword": keyword, "page": page},
+            headers={"Accept": "application/json, text/plain, */*", "X-Requested-With": "XMLHttpRequest",
+                     "MWeibo-Pwa": "1", "Referer": f"{self.cfg.origin}/search?containerid={containerid}"},
+        )
+
+    def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
+        if response.status in (418, 403, 432):
+            self.stop_platform(f"http-{response.status}", response)
+        if "/signin/login" in response.url or "passport.weibo" in response.url:
+            self.stop_platform("login-wall", response)
+        data = self.load_json(response)
+        if data is None:
+            if retry := self.retry(response.request, "malformed_json"):
+                yield retry
+            return
+        self.count("pages")
+        if data.get("ok") != 1:
+            self.count("end_of_results")  # "这里还没有内容": past the last page, or nothing found
+            return
+        for mblog in self.mblogs(traverse(data, "data", "cards", expected=list) or []):
+            if mblog.get("deleted") == "1" or traverse(mblog, "visible", "type") == 10:
+                self.count("deleted")
+                continue
+            if mblog.get("isLongText"):
+                yield Request(
+                    f"{self.cfg.origin}/statuses/extend?id={mblog.get('id')}",
+                    callback=self.parse_long_text,
+                    cb_kwargs={"mblog": mblog, "keyword": keyword},
+                    headers={"Accept": "application/json"},
+                )
+            else:
+                yield self.post(mblog, keyword)
+        next_page = as_int(traverse(data, "data", "cardlistInfo", "page"))
+        if next_page and next_page > page and next_page <= self.cfg.max_pages:
+            yield self.search_request(keyword, next_page)
+        elif next_page:
+            self.count("max_pages_reached")
+
+    @staticmethod
+    def mblogs(cards: list[Any]) -> Iterator[dict[str, Any]]:
+        """Posts are ``card_type == 9`` cards, at the top level or inside ``card_group`` blocks."""
+        for card in cards:
+            if not isinstance(card, dict):
+                continue
+            if card.get("card_type") in (9, "9") and isinstance(card.get("mblog"), dict):
+                yield card["mblog"]
+            yield from WeiboSpider.mblogs(traverse(card, "card_group", expected=list) or [])
+
+    def parse_long_text(self, response: Response, mblog: dict[str, Any], keyword: str) -> Iterator[Any]:
+        data = self.load_json(response)
+        full = traverse(data, "data", "longTextContent", expected=str)
+        if full:
+            mblog = {**mblog, "text": full, "isLongText": False}
+        else:
+            self.count("long_text_missing")  # keep the truncated text rather than lose the post
+        yield self.post(mblog, keyword)
+
+    def post(self, mblog: dict[str, Any], keyword: str) -> AdPost:
+        post_id = mblog.get("id") or mblog.get("mid") or mblog.get("idstr")
+        user_id = traverse(mblog, "user", "id")
+        page_info = traverse(mblog, "page_info", expected=dict) or {}
+        video = traverse(page_info, "media_info", "mp4_hd_url") or traverse(page_info, "media_info", "stream_url")
+        return self.make_post(
+            post_id,
+            f"{self.cfg.origin}/detail/{post_id}",
+            author=self.make_author(user_id, traverse(mblog, "user", "screen_name"),
+                                    f"{self.cfg.origin}/u/{user_id}" if user_id else None),
+            text=mblog.get("text") or "",
+            image_urls=[u for p in traverse(mblog, "pics", expected=list) or []
+                        if (u := traverse(p, "large", "url") or traverse(p, "url"))],
+            video_url=video if page_info.get("type") == "video" else None,
+            cover_url=traverse(page_info, "page_pic", "url") if page_info.get("type") == "video" else None,
+            published_at=parse_created_at(mblog.get("created_at")),
+            engagement={k: v for k, v in {
+                "likes": as_int(mblog.get("attitudes_count")),
+                "comments": as_int(mblog.get("comments_count")),
+                "shares": as_int(mblog.get("reposts_count")),
+            }.items() if v is not None},
+            keyword=keyword,
+            raw=mblog,
+        )

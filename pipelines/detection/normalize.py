@@ -1,0 +1,340 @@
+"""Text normaliser: undo the tricks ads use to slip past keyword filters, keeping a map back to the original.
+
+Every step takes and returns a :class:`Mapped` (normalised text + for each of its characters the index of the
+original character it came from), so a match found in the normalised text can quote the original post.
+
+Two views are built from one post text:
+
+* the *light* view (:func:`light_view`): characters folded (NFKC full-width → half-width, traditional →
+  simplified, lower case), invisible characters dropped, digit words turned into digits. Spaces and punctuation
+  stay, so contact numbers and ids keep their boundaries; contacts are read from this view.
+* the *compact* view (:func:`compact_view`): the light view without any separator, punctuation or emoji (only
+  letters and digits remain, so ``债 务 优 化`` / ``征*信`` / ``停💰息`` become whole words again), with known
+  aliases (``zx`` → ``征信``, ``vx`` → ``微信`` …) spelled out. Lexicon terms are matched in this view.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from bisect import bisect_right
+from functools import lru_cache
+from typing import Callable
+
+import opencc
+
+
+# A map from positions in one text to positions in the text it was derived from: sorted segments
+# ``(at, to, stride)`` — position ``i`` ≥ ``at`` (up to the next segment) maps to ``to + (i - at) * stride``;
+# stride 0 means every character of the segment stands for the same original character (an expansion).
+Segments = list[tuple[int, int, int]]
+
+
+class Mapped:
+    """Normalised text plus the chain of maps back to the original text, resolved only when asked.
+
+    Building exact per-character offsets for every post would cost more than all of the normalising; only
+    posts with a match need them, so steps record a cheap recipe (or a list of segments) and :meth:`span`
+    resolves it on demand.
+    """
+
+    __slots__ = ("text", "_maps")
+
+    def __init__(self, text: str, maps: tuple[Segments | Callable[[], Segments], ...] = ()) -> None:
+        self.text = text
+        self._maps = maps
+
+    @classmethod
+    def of(cls, text: str) -> Mapped:
+        return cls(text)
+
+    def derive(self, text: str, segments: Segments | Callable[[], Segments] | None) -> Mapped:
+        """A new text derived from this one; ``segments`` is None when positions did not move."""
+        if segments is None:
+            return Mapped(text, self._maps)
+        return Mapped(text, self._maps + (segments,))
+
+    def orig(self, i: int) -> int:
+        """Index of the original character that normalised character ``i`` comes from."""
+        maps = self._maps
+        for k in range(len(maps) - 1, -1, -1):
+            segs = maps[k]
+            if callable(segs):
+                segs = segs()
+            at, to, stride = segs[bisect_right(segs, (i, _INF, 0)) - 1]
+            i = to + (i - at) * stride
+        return i
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``[start, end)`` covered by normalised ``[start, end)``."""
+        return self.orig(start), self.orig(end - 1) + 1
+
+    @property
+    def offsets(self) -> list[int]:
+        """Per-character original indices (for tests and debugging; :meth:`span` is the cheap way)."""
+        return [self.orig(i) for i in range(len(self.text))]
+
+
+_INF = float("inf")
+
+
+def _kept_runs(text: str, pattern: re.Pattern[str]) -> Callable[[], Segments]:
+    """Lazily: segments mapping the concatenation of ``pattern``'s matches back into ``text``."""
+    memo: Segments = []
+
+    def segments() -> Segments:
+        if not memo:
+            pos = 0
+            for run in pattern.finditer(text):
+                memo.append((pos, run.start(), 1))
+                pos += run.end() - run.start()
+            if not memo:
+                memo.append((0, 0, 1))
+        return memo
+
+    return segments
+
+
+# Characters that render as nothing; inserted between characters to break keyword filters.
+INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u200b\u200c\u200d\u200e\u200f" \
+    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c" \
+    "\u206d\u206e\u206f\u3164\ufe00\ufe01\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c" \
+    "\ufe0d\ufe0e\ufe0f\ufeff\uffa0"
+
+# Plus signs read as 加 ("➕V" = "加V"); kept through separator removal for that reason.
+PLUS_SIGNS = "+＋➕﹢⊕✚"
+
+# Digit words used to spell phone / QQ numbers; only converted inside runs (see digit_words).
+DIGIT_WORDS = {
+    **dict.fromkeys("零〇○Ｏ洞", "0"), **dict.fromkeys("一壹幺么", "1"), **dict.fromkeys("二贰貳两兩", "2"),
+    **dict.fromkeys("三叁參", "3"), **dict.fromkeys("四肆", "4"), **dict.fromkeys("五伍", "5"),
+    **dict.fromkeys("六陆陸", "6"), **dict.fromkeys("七柒拐", "7"), **dict.fromkeys("八捌", "8"),
+    **dict.fromkeys("九玖勾", "9"),
+}
+# Negative circled / parenthesised digits NFKC leaves alone.
+EXTRA_DIGITS = {**{chr(0x2776 + i): str((i + 1) % 10) for i in range(9)}, **{chr(0x2780 + i): str(i + 1) for i in range(9)},
+                **{chr(0x278A + i): str(i + 1) for i in range(9)}, "⓿": "0", "⓪": "0", "❿": "10"}
+
+
+def to_halfwidth(text: str) -> str:
+    """NFKC per character (full-width letters/digits, circled digits …), never changing the length."""
+    return "".join(_nfkc_char(c) for c in text)
+
+
+def _nfkc_char(c: str) -> str:
+    if c in EXTRA_DIGITS and len(EXTRA_DIGITS[c]) == 1:
+        return EXTRA_DIGITS[c]
+    n = unicodedata.normalize("NFKC", c)
+    if len(n) == 1:
+        return n
+    # ⑴ → "(1)", ⒈ → "1.": keep the single letter/digit; longer expansions (⑩ → "10", ㈱) stay as they are
+    # so that the text keeps one character per original character.
+    core = n.strip("().")
+    return core if len(core) == 1 else c
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified (OpenCC ``t2s``), character by character so the length never changes."""
+    out = _t2s().convert(text)
+    if len(out) == len(text):
+        return out
+    return "".join(_simplify_char(c) for c in text)
+
+
+def _simplify_char(c: str) -> str:
+    s = _t2s().convert(c)
+    return s if len(s) == 1 else c
+
+
+def casefold(text: str) -> str:
+    """Lower case, one character per character (``İ`` and friends that would grow are left alone)."""
+    return "".join(low if len(low := c.lower()) == 1 else c for c in text)
+
+
+@lru_cache(maxsize=1)
+def fold_table() -> dict[int, str]:
+    """One ``str.translate`` table doing NFKC + traditional → simplified + case folding for every BMP character."""
+    chars = [chr(i) for i in range(0x10000) if not 0xD800 <= i < 0xE000]
+    half = [_nfkc_char(c) for c in chars]
+    # OpenCC converts one joined string in a single call; all its t2s single-character mappings keep length,
+    # and we fall back to per-character conversion if that ever changes.
+    joined = "\n".join(half)
+    simp = _t2s().convert(joined).split("\n")
+    if len(simp) != len(half) or any(len(s) != 1 for s in simp):
+        simp = [_simplify_char(h) for h in half]
+    table: dict[int, str] = {}
+    for c, s in zip(chars, simp):
+        folded = casefold(s)
+        if folded != c:
+            table[ord(c)] = folded
+    for c in INVISIBLE:
+        table.pop(ord(c), None)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _fold_re() -> re.Pattern[str]:
+    # Punctuation is left alone here (full-width "，" stays): the compact view drops it anyway and the contact
+    # patterns accept both widths, and not touching it keeps this substitution rare, hence cheap.
+    return _char_class_re(k for k, v in fold_table().items() if v and (v.isalnum() or chr(k).isalnum()))
+
+
+def _char_class_re(codepoints) -> re.Pattern[str]:
+    """A regex matching one character out of ``codepoints`` (compressed into ranges)."""
+    ranges: list[str] = []
+    cps = sorted(codepoints)
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        a, b = re.escape(chr(cps[i])), re.escape(chr(cps[j]))
+        ranges.append(a if i == j else f"{a}-{b}")
+        i = j + 1
+    return re.compile("[" + "".join(ranges) + "]")
+
+
+INVISIBLE_RE = re.compile(f"[{INVISIBLE}]+")
+VISIBLE_RUN = re.compile(f"[^{INVISIBLE}]+")
+
+
+def strip_invisible(m: Mapped) -> Mapped:
+    """Drop zero-width and other invisible characters (征\u200b信 → 征信)."""
+    if not INVISIBLE_RE.search(m.text):
+        return m
+    return m.derive(INVISIBLE_RE.sub("", m.text), _kept_runs(m.text, VISIBLE_RUN))
+
+
+def fold_chars(m: Mapped) -> Mapped:
+    """Full-width → half-width (NFKC), traditional → simplified (OpenCC), lower case: one character each."""
+    table = fold_table()
+    text = _fold_re().sub(lambda hit: table[ord(hit.group())], m.text)
+    return m.derive(text, None)
+
+
+def _digit_class() -> str:
+    return "0-9" + "".join(DIGIT_WORDS)
+
+
+DIGIT_RUN = re.compile(f"[{_digit_class()}](?:[ \\t\\-.·•_*/|~,，、]{{0,3}}[{_digit_class()}]){{4,}}")
+DIGIT_TABLE = str.maketrans(DIGIT_WORDS)
+
+
+def digit_words(m: Mapped) -> Mapped:
+    """Digit words inside number-like runs (``幺三八 壹贰叁肆…``) → digits; a lone 一 or 三 in prose stays."""
+    text = m.text
+    if not DIGIT_RUN.search(text):
+        return m
+    parts: list[str] = []
+    last = 0
+    for run in DIGIT_RUN.finditer(text):
+        s, e = run.span()
+        chunk = text[s:e]
+        if sum(ch.isdigit() or ch in DIGIT_WORDS for ch in chunk) < 5:
+            continue
+        parts.append(text[last:s])
+        parts.append(chunk.translate(DIGIT_TABLE))
+        last = e
+    parts.append(text[last:])
+    return m.derive("".join(parts), None)  # one digit per digit word: positions unchanged
+
+
+PLUS_TABLE = str.maketrans({p: "加" for p in PLUS_SIGNS})
+# Runs of letters and digits; everything else (spaces, punctuation, symbols, emoji, marks, "_") separates.
+WORD_RUN = re.compile(r"[^\W_]+")
+PLUS_RE = re.compile(f"[{re.escape(PLUS_SIGNS)}]")
+
+
+def strip_separators(m: Mapped) -> Mapped:
+    """Remove spaces, punctuation, symbols and emoji, so ``债 务 优 化`` / ``征*信`` / ``停💰息`` read as words."""
+    text = m.text
+    # "+" and "➕" are read as 加 ("➕V" = "加V"), so they become a kept character first (1:1).
+    if PLUS_RE.search(text):
+        text = text.translate(PLUS_TABLE)
+    compact = "".join(WORD_RUN.findall(text))
+    if len(compact) == len(text):
+        return m.derive(compact, None)
+    return m.derive(compact, _kept_runs(text, WORD_RUN))
+
+
+# Known aliases, matched in the compact (separator-free, lower-case) text. Latin ones must not be part of a
+# longer latin word ("zxing", "vxworks" stay), which the look-arounds ensure.
+ALIASES: dict[str, str] = {
+    "zx": "征信", "征x": "征信", "徵信": "征信", "正信": "征信", "证信": "征信", "征亻言": "征信",
+    "vx": "微信", "wx": "微信", "v信": "微信", "威信": "微信", "薇信": "微信", "微x": "微信", "weixin": "微信",
+    "薇": "微信", "v": "微信", "威": "微信",
+    "扣扣": "qq", "企鹅号": "qq", "qq号": "qq",
+}
+# Single-character aliases are too common to replace everywhere (蔷薇, 威力, "v" in "vip"): only after 加.
+_ALIAS_CONTEXT: dict[str, str] = {
+    "薇": "薇(?<=加薇)", "v": "v(?<=加v)(?![a-z])", "威": "威(?<=加威)(?!力|胁|风|望|尼斯|士忌|海)",
+    # 正信/证信 are ordinary words (公正信息, 保证信用): alias only before credit-record words.
+    "正信": "正信(?=修|洗|花|黑|报告|记录|异议|逾期|有问题|不好|查询)",
+    "证信": "证信(?=修|洗|花|黑|报告|记录|异议|逾期|有问题|不好|查询)",
+}
+
+
+def _alias_re() -> re.Pattern[str]:
+    alts = []
+    # Every alternative starts with its literal (look-behinds come after it) so the regex engine can skip
+    # ahead to candidate characters instead of trying each alternative at every position.
+    for alias in sorted(ALIASES, key=len, reverse=True):
+        a = re.escape(alias)
+        if alias in _ALIAS_CONTEXT:
+            alts.append(_ALIAS_CONTEXT[alias])
+        elif alias.isascii():
+            alts.append(f"{a}(?<![a-z]{a})(?![a-z])")
+        else:
+            alts.append(a)
+    return re.compile("|".join(alts))
+
+
+ALIAS_RE = _alias_re()
+
+
+def _sub_mapped(m: Mapped, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str]) -> Mapped:
+    """``pattern.sub`` that keeps the map: a same-length replacement maps 1:1, any other to its first character."""
+    text = m.text
+    parts: list[str] = []
+    segments: Segments = [(0, 0, 1)]
+    last = pos = 0
+    for hit in pattern.finditer(text):
+        s, e = hit.span()
+        new = repl(hit)
+        parts.append(text[last:s])
+        pos += s - last
+        parts.append(new)
+        segments.append((pos, s, 1 if len(new) == e - s else 0))
+        pos += len(new)
+        segments.append((pos, e, 1))
+        last = e
+    parts.append(text[last:])
+    return m.derive("".join(parts), segments)
+
+
+def apply_aliases(m: Mapped) -> Mapped:
+    """Spell out known aliases: zx/征x/正信 → 征信, vx/v信/威信/加薇/加V → 微信, 扣扣 → qq."""
+    if not ALIAS_RE.search(m.text):
+        return m
+    return _sub_mapped(m, ALIAS_RE, lambda hit: ALIASES.get(hit.group(), hit.group()))
+
+
+def light_view(text: str) -> Mapped:
+    """Folded text that keeps spaces and punctuation (for contacts)."""
+    return digit_words(fold_chars(strip_invisible(Mapped.of(text))))
+
+
+def compact_view(light: Mapped) -> Mapped:
+    """Letters and digits only, aliases spelled out (for lexicon terms)."""
+    return apply_aliases(strip_separators(light))
+
+
+def normalize(text: str) -> str:
+    """The compact normalised form of ``text`` (what lexicon terms are matched against)."""
+    return compact_view(light_view(text)).text

@@ -1,0 +1,1 @@
+"""Takedown requests rendered per platform from the store (Jinja2, autoescaped, StrictUndefined)."""

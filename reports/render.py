@@ -1,0 +1,127 @@
+"""Render one takedown request per platform for a batch of flagged posts, from one context dict per report."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).with_name("templates")
+CN_TZ = timezone(timedelta(hours=8))
+
+PLATFORMS: dict[str, dict[str, str]] = {
+    "weibo": {"label": "微博", "channel": "微博社区管理中心 · 举报违法信息", "category_wording": "违法信息 - 欺诈/违法金融"},
+    "douyin": {"label": "抖音", "channel": "抖音举报中心 · 违法违规", "category_wording": "违法违规 - 违法金融/诈骗"},
+}
+CATEGORY_LABELS = {
+    "debt_relief": "债务减免 / 停息挂账",
+    "credit_repair": "征信修复",
+    "stop_collection": "停止催收 / 代理维权",
+    "illegal_complaint_proxy": "非法代理投诉",
+    "loan_intermediary": "非法贷款中介",
+}
+
+
+def safe_url(value: Any) -> str:
+    """Only http(s) URLs become links: a scraped ``javascript:`` or ``data:`` URL is neutralised."""
+    if isinstance(value, str) and urlsplit(value.strip()).scheme.lower() in ("http", "https"):
+        return value.strip()
+    return "#"
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2", "xml"], default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["safe_url"] = safe_url
+    return env
+
+
+def load_complainant(path: str | Path) -> dict[str, Any]:
+    with Path(path).open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    for key in ("entity_name", "credit_code", "legal_representative", "business_licence", "agent", "contact"):
+        if key not in data:
+            raise ValueError(f"complainant file {path} lacks {key!r} (see reports/complainant.example.yaml)")
+    return data
+
+
+def _where(match: dict[str, Any]) -> str:
+    source = str(match.get("source") or "text")
+    if source.startswith("image:"):
+        return f"图片 {int(source.split(':', 1)[1]) + 1}：{match.get('term')}"
+    if source.startswith("frame:"):
+        return f"视频 {source.split(':', 1)[1]} 秒画面：{match.get('term')}"
+    label = {"text": "正文", "title": "标题", "hashtags": "话题", "cover": "封面"}.get(source, source)
+    return f"{label}：{match.get('term')}"
+
+
+def target(post: dict[str, Any]) -> dict[str, Any]:
+    """One flagged post as the template's target: plain strings, nothing left for the template to guess."""
+    detection = post.get("detection") or {}
+    matches = [m for m in detection.get("matches") or [] if m.get("kind") == "category"]
+    author = post.get("author") or {}
+    excerpt = (post.get("text") or "")[:500]
+    if post.get("ocr_text"):
+        excerpt += "\n[图片/视频文字] " + post["ocr_text"][:500]
+    return {
+        "post_id": str(post["post_id"]),
+        "url": post["url"],
+        "author_name": author.get("name") or "",
+        "author_id": author.get("id") or "",
+        "author_url": author.get("url") or "",
+        "published_at": post.get("published_at") or "",
+        "captured_at": post.get("captured_at") or "",
+        "category_label": CATEGORY_LABELS.get(detection.get("category") or "", detection.get("category") or "未分类"),
+        "score": float(detection.get("score") or 0.0),
+        "terms": sorted({m.get("term") for m in matches if m.get("term")}),
+        "where": list(dict.fromkeys(_where(m) for m in matches)),
+        "contacts": [{"kind": c.get("kind", ""), "value": c.get("value", "")} for c in post.get("contacts") or []],
+        "raw_ref": post.get("raw_ref") or "",
+        "excerpt": excerpt,
+    }
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    platform: str
+    path: Path
+    targets: int
+
+
+def render_reports(posts: Iterable[dict[str, Any]], complainant: dict[str, Any], out_dir: str | Path,
+                   now: datetime | None = None, batch_id: str | None = None) -> list[RenderedReport]:
+    """One HTML takedown request per platform for the flagged ``posts``; returns what was written."""
+    now = (now or datetime.now(CN_TZ)).astimezone(CN_TZ)
+    batch_id = batch_id or now.strftime("AW-%Y%m%d-%H%M%S")
+    by_platform: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for post in posts:
+        if post.get("flagged"):
+            by_platform[post["platform"]].append(target(post))
+    env = environment()
+    out = Path(out_dir) / batch_id
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for platform, targets in sorted(by_platform.items()):
+        info = PLATFORMS.get(platform, {"label": platform, "channel": "平台举报中心", "category_wording": "违法金融"})
+        template = f"{platform}.html.j2" if (TEMPLATES / f"{platform}.html.j2").exists() else "base.html.j2"
+        html = env.get_template(template).render(
+            platform=platform, platform_label=info["label"], channel=info["channel"],
+            category_wording=info["category_wording"], batch_id=batch_id, generated_at=now.isoformat(timespec="seconds"),
+            complainant=complainant, targets=targets,
+        )
+        path = out / f"takedown-{platform}.html"
+        path.write_text(html, encoding="utf-8")
+        written.append(RenderedReport(platform, path, len(targets)))
+    return written
