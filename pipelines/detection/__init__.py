@@ -1,37 +1,52 @@
-"""Ad detection: does a post (text + OCR text) advertise a debt-relief / credit-repair / stop-collection service?
+"""Ad detection: does a post (text + OCR text) advertise a debt-relief / credit-repair / stop-collection /
+illegal proxy-complaint / illegal loan-intermediary service — which category, how sure, and why?
 
 Public API (stable; the detect stage, reports and the index use it):
 
-    detector = Detector(threshold=0.5)
-    d = detector.detect([("text", post_text), ("image:0", ocr0), ("frame:3.0", ocr_at_3s)])
-    d.flagged, d.category, d.score, d.matches, d.contacts, d.to_dict()
+    detector = Detector(threshold=0.5, lexicon_path=None)   # build once per run
+    d = detector.detect([("title", t), ("text", post_text), ("image:0", ocr0), ("frame:3.0", ocr_at_3s)])
+    d.flagged, d.category, d.score, d.matches, d.contacts, d.terms, d.explanation, d.to_dict()
 
-This first version is the demo keyword detector; the detection issue replaces its insides.
+Each text is normalised (:mod:`.normalize`), matched against the lexicon (:mod:`.lexicon`, one Aho-Corasick
+automaton, :mod:`.matcher`) and searched for contacts (:mod:`.contacts`); the evidence of all texts of the post
+is then scored together (formula in ``pipelines/lexicon.yaml``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "debt_relief": ("债务减免", "债务优化", "停息挂账", "协商还款", "债务重组", "债务托管", "减免息费", "息费减免", "延期还款", "个性化分期", "上岸"),
-    "credit_repair": ("征信修复", "征信洗白", "铲单", "洗白", "征信异议"),
-    "stop_collection": ("停止催收", "反催收", "屏蔽催收", "代理维权", "投诉退费", "代理投诉", "避免起诉", "停止罚息"),
-}
-CALL_TO_ACTION = ("加v", "加微", "微信", "私信", "咨询", "联系", "包过", "成功率", "收费", "免费", "保证", "来帮忙", "找我")
-NEGATIVE_CONTEXT = ("警惕", "骗局", "打击", "提醒", "报警", "公安", "通报", "起诉了", "幌子", "不法分子", "黑灰产", "诈骗", "倡议", "谨防", "黑产")
+from pipelines.detection.contacts import Contact, find_contacts, merge_contacts
+from pipelines.detection.lexicon import CATEGORY, CONTEXT, CTA, NEGATIVE, Lexicon, load_lexicon
+from pipelines.detection.matcher import Matcher
+from pipelines.detection.normalize import compact_view, light_view
+
+__all__ = ["Detection", "Detector", "Match", "source_label"]
+
+# raw = categories + call_to_action + CONTEXT_FACTOR·context − NEGATIVE_FACTOR·negative;
+# score = logistic(STEEPNESS·(raw − CENTER)). See pipelines/lexicon.yaml for the reasoning.
+CONTEXT_FACTOR = 0.5
+NEGATIVE_FACTOR = 1.5
+CENTER = 1.1
+STEEPNESS = 6.0
+SNIPPET_WIDTH = 12
 
 
 @dataclass
 class Match:
+    """One piece of evidence: which lexicon term, of what kind, found where, quoting the original text."""
+
     term: str
-    kind: str  # "category" | "cta" | "negative"
+    kind: str  # "category" | "cta" | "context" | "negative"
     category: str | None
-    source: str  # "text", "image:0", "frame:3.0" …
-    start: int
+    source: str  # "title", "text", "hashtags", "image:0", "cover", "frame:3.0" …
+    start: int  # offsets into the original text of that source
     end: int
     snippet: str
+    weight: float = 0.0
 
 
 @dataclass
@@ -41,43 +56,120 @@ class Detection:
     score: float
     matches: list[Match] = field(default_factory=list)
     contacts: list[dict[str, Any]] = field(default_factory=list)
+    explanation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "flagged": self.flagged,
+            "category": self.category,
+            "score": self.score,
+            "terms": self.terms,
+            "explanation": self.explanation,
+            "matches": [m.__dict__.copy() for m in self.matches],
+            "contacts": [dict(c) for c in self.contacts],
+        }
 
     @property
     def terms(self) -> list[str]:
-        return sorted({m.term for m in self.matches if m.kind == "category"})
+        """Category terms found, canonical spelling, sorted."""
+        return sorted({m.term for m in self.matches if m.kind == CATEGORY})
 
 
-def _snippet(text: str, start: int, end: int, width: int = 20) -> str:
-    return text[max(0, start - width) : end + width]
+def source_label(source: str) -> str:
+    """Human wording of a source id: "image:0" → "image 1", "frame:3.0" → "video frame at 3.0 s"."""
+    kind, _, where = source.partition(":")
+    if kind == "image" and where.isdigit():
+        return f"image {int(where) + 1}"
+    if kind == "frame":
+        return f"video frame at {where} s"
+    return {"cover": "video cover", "hashtags": "hashtags", "title": "title", "text": "text"}.get(kind, source)
+
+
+def _places(where: list[str], limit: int = 3) -> str:
+    """Where a term was found: the first few places, then how many more."""
+    distinct = list(dict.fromkeys(where))
+    more = f"; +{len(distinct) - limit} more" if len(distinct) > limit else ""
+    return "; ".join(distinct[:limit]) + more
+
+
+def _any_of(weights: list[float]) -> float:
+    """Combine weights as independent evidence: 1 − Π(1 − w)."""
+    p = 1.0
+    for w in weights:
+        p *= 1.0 - w
+    return 1.0 - p
 
 
 class Detector:
-    """Scores posts against the lexicon; flagged when score ≥ threshold."""
+    """Scores posts against the lexicon; flagged when score ≥ threshold. Build once, call detect() per post."""
 
-    def __init__(self, threshold: float = 0.5) -> None:
+    def __init__(self, threshold: float = 0.5, lexicon_path: str | Path | None = None) -> None:
         self.threshold = threshold
+        self.lexicon: Lexicon = load_lexicon(lexicon_path)
+        self.matcher = Matcher(self.lexicon)
 
     def detect(self, sources: list[tuple[str, str]]) -> Detection:
         matches: list[Match] = []
+        contacts: list[Contact] = []
         for source, text in sources:
-            low = (text or "").lower()
-            for cat, terms in CATEGORIES.items():
-                for term in terms:
-                    i = low.find(term)
-                    if i >= 0:
-                        matches.append(Match(term, "category", cat, source, i, i + len(term), _snippet(text, i, i + len(term))))
-            for kind, terms in (("cta", CALL_TO_ACTION), ("negative", NEGATIVE_CONTEXT)):
-                for term in terms:
-                    i = low.find(term)
-                    if i >= 0:
-                        matches.append(Match(term, kind, None, source, i, i + len(term), _snippet(text, i, i + len(term))))
-        cats = [m.category for m in matches if m.kind == "category"]
-        if not cats:
-            return Detection(False, None, 0.0, matches)
-        category = max(set(cats), key=cats.count)
-        score = min(1.0, 0.35 * len(set(cats)) + 0.25 * sum(m.kind == "cta" for m in matches))
-        score = max(0.0, score - 0.5 * sum(m.kind == "negative" for m in matches))
-        return Detection(score >= self.threshold, category, round(score, 3), matches)
+            if not text:
+                continue
+            light = light_view(text)
+            compact = compact_view(light)
+            for start, end, term in self.matcher.find(compact.text):
+                s, e = compact.span(start, end)
+                snippet = text[max(0, s - SNIPPET_WIDTH) : e + SNIPPET_WIDTH].replace("\n", " ")
+                matches.append(Match(term.term, term.kind, term.category, source, s, e, snippet, term.weight))
+            contacts.extend(find_contacts(light, text, source))
+        contacts = merge_contacts(contacts)
+        return self._decide(matches, contacts)
+
+    def _decide(self, matches: list[Match], contacts: list[Contact]) -> Detection:
+        # Each distinct term counts once per post, however often and wherever it appears.
+        best: dict[tuple[str, str], float] = {}
+        per_category: dict[str, float] = {}
+        for m in matches:
+            key = (m.kind, m.term)
+            if m.weight > best.get(key, 0.0):
+                best[key] = m.weight
+        for m in matches:
+            if m.kind == CATEGORY and m.category and best.get((CATEGORY, m.term)) == m.weight:
+                per_category[m.category] = per_category.get(m.category, 0.0) + m.weight
+        contact_dicts = [c.to_dict() for c in contacts]
+        if not per_category:
+            return Detection(False, None, 0.0, matches, contact_dicts, "no service term found")
+        by_kind: dict[str, list[float]] = {CATEGORY: [], CTA: [], CONTEXT: [], NEGATIVE: []}
+        for (kind, _), w in best.items():
+            by_kind.setdefault(kind, []).append(w)
+        kinds_seen = {c.kind for c in contacts}
+        cta = by_kind[CTA] + [self.lexicon.contact_weights.get(k, 0.0) for k in kinds_seen]
+        raw = (
+            _any_of(by_kind[CATEGORY])
+            + _any_of(cta)
+            + CONTEXT_FACTOR * _any_of(by_kind[CONTEXT])
+            - NEGATIVE_FACTOR * _any_of(by_kind[NEGATIVE])
+        )
+        score = round(1.0 / (1.0 + math.exp(-STEEPNESS * (raw - CENTER))), 3)
+        # Ties go to the category listed first in the lexicon (its order is the analysts' priority).
+        order = {c: i for i, c in enumerate(self.lexicon.categories)}
+        category = max(per_category, key=lambda c: (per_category[c], -order.get(c, 99)))
+        flagged = score >= self.threshold
+        return Detection(flagged, category, score, matches, contact_dicts, self._explain(flagged, category, score, matches, contacts))
+
+    def _explain(self, flagged: bool, category: str, score: float, matches: list[Match], contacts: list[Contact]) -> str:
+        """One line per kind of evidence, each term with where it was found and the original wording."""
+        label = self.lexicon.labels.get(category, category)
+        head = f"{'ad' if flagged else 'not an ad'}: {label} (score {score:.2f})"
+        lines = [head]
+        names = {CATEGORY: "service terms", CTA: "call to action", CONTEXT: "debt context", NEGATIVE: "warning / news wording"}
+        for kind in (CATEGORY, CTA, NEGATIVE, CONTEXT):
+            seen: dict[str, list[str]] = {}
+            for m in matches:
+                if m.kind == kind:
+                    seen.setdefault(m.term, []).append(f"{source_label(m.source)} “{m.snippet.strip()}”")
+            if seen:
+                parts = [f"{term} [{_places(where)}]" for term, where in seen.items()]
+                lines.append(f"{names[kind]}: " + ", ".join(parts))
+        if contacts:
+            lines.append("contacts: " + ", ".join(f"{c.kind} {c.value} [{source_label(c.source)}]" for c in contacts))
+        return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""Contacts: WeChat ids, QQ numbers, phone numbers, URLs / short links, Telegram handles.
+
+Read from the *light* view of a text (folded, digit words already digits, spaces kept), each normalised to one
+``value`` so the same contact written two ways (``VX：Abc_123`` / ``薇 abc_123``; ``138-0013-8000`` /
+``幺三八 零零幺三 八零零零``) is one value. ``raw`` quotes the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.detection.normalize import Mapped
+
+_SEP = r"[\s\-.·•*/|~_,，、]{0,3}"  # what people put between the digits of a number
+_COLON = r"\s*(?:号|号码|id|搜|搜索)?\s*[:：=]?\s*"
+
+PHONE = re.compile(rf"(?<![0-9])(?:\+?86{_SEP})?(1{_SEP}[3-9](?:{_SEP}[0-9]){{9}})(?![0-9])")
+HOTLINE = re.compile(rf"(?<![0-9])((?:400|800)(?:{_SEP}[0-9]){{7}}|0[1-9][0-9]{{1,2}}-[2-9][0-9]{{6,7}})(?![0-9])")
+WECHAT = re.compile(
+    r"(?:微信号?|威信|薇信|v信|(?<![a-z])(?:vx|wx|wechat|weixin)|薇|(?<=[加+＋➕])v|(?<![a-z])v(?=\s*[:：]))"
+    + _COLON
+    + r"([a-z][a-z0-9_-]{5,19})(?![a-z0-9_-])"
+)
+QQ = re.compile(r"(?:(?<![a-z])qq|扣扣|企鹅号?|球球|(?<=[加+＋➕])q)(?:群)?" + _COLON + r"([1-9](?:[\s\-]?[0-9]){4,11})(?![0-9])")
+TELEGRAM = re.compile(
+    r"(?<![a-z0-9.])(?:https?://)?(?:t|telegram)\.me/([a-z0-9_]{4,32})"
+    r"|(?:(?<![a-z])(?:telegram|tg)|电报|纸飞机|飞机)" + _COLON + r"@?([a-z][a-z0-9_]{4,31})(?![a-z0-9_])"
+)
+_TLDS = "com|cn|net|org|cc|top|xyz|vip|me|ly|im|io|info|co|tk|shop|site|link|club|ink|fun|wang|ltd|pro|app"
+URL = re.compile(
+    rf"(?<![@a-z0-9.\-])((?:https?://)?(?:[a-z0-9-]+\.)+(?:{_TLDS})(?::[0-9]{{2,5}})?)(?![a-z0-9-])"
+    r"(/[a-z0-9\-._~/?=&%#+]*)?"
+)
+_NOT_URL_HOSTS = ("t.me", "telegram.me")
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    kind: str  # wechat | qq | phone | telegram | url
+    value: str
+    raw: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "raw": self.raw, "source": self.source}
+
+
+def _digits(s: str) -> str:
+    return "".join(c for c in s if c.isdigit())
+
+
+def find_contacts(light: Mapped, original: str, source: str) -> list[Contact]:
+    """Every contact in one text (``light`` is its light view, ``original`` the text as posted)."""
+    text = light.text
+    found: list[Contact] = []
+
+    def add(kind: str, value: str, start: int, end: int) -> None:
+        s, e = light.span(start, end)
+        found.append(Contact(kind, value, original[s:e], source))
+
+    for m in PHONE.finditer(text):
+        add("phone", _digits(m.group(1)), m.start(), m.end())
+    for m in HOTLINE.finditer(text):
+        add("phone", _digits(m.group(1)), m.start(), m.end())
+    for m in WECHAT.finditer(text):
+        add("wechat", m.group(1), m.start(), m.end())
+    for m in QQ.finditer(text):
+        add("qq", _digits(m.group(1)), m.start(), m.end())
+    for m in TELEGRAM.finditer(text):
+        add("telegram", "@" + (m.group(1) or m.group(2)), m.start(), m.end())
+    for m in URL.finditer(text):
+        value = _url_value(m, light, original)
+        if value:
+            add("url", value, m.start(), m.end())
+    return found
+
+
+def _url_value(m: re.Match[str], light: Mapped, original: str) -> str | None:
+    host = re.sub(r"^https?://", "", m.group(1))
+    host = host[4:] if host.startswith("www.") else host
+    if host in _NOT_URL_HOSTS or host.split(":")[0].replace(".", "").isdigit():
+        return None
+    path = ""
+    if m.group(2):
+        # Short-link paths are case-sensitive (t.cn/A6x…): take them from the original, only width-folded.
+        s, e = light.span(m.start(2), m.end(2))
+        path = unicodedata.normalize("NFKC", original[s:e]).rstrip("/.")
+    return host + path
+
+
+def merge_contacts(contacts: list[Contact]) -> list[Contact]:
+    """One entry per (kind, value), first occurrence kept."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Contact] = []
+    for c in contacts:
+        if (c.kind, c.value) not in seen:
+            seen.add((c.kind, c.value))
+            out.append(c)
+    return out

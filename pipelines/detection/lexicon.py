@@ -1,0 +1,100 @@
+"""The lexicon as data: categories → terms (with variants), phrase patterns, call-to-action, context and
+negative terms, contact weights — loaded from YAML (``pipelines/lexicon.yaml``) and normalised like post text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.detection.normalize import normalize
+
+DEFAULT_LEXICON = Path(__file__).resolve().parent.parent / "lexicon.yaml"
+
+# Kinds of evidence, as they appear in Match.kind and in the score.
+CATEGORY, CTA, CONTEXT, NEGATIVE = "category", "cta", "context", "negative"
+_GROUPS = {"call_to_action": CTA, "context": CONTEXT, "negative": NEGATIVE}
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One lexicon entry: the canonical term (shown in explanations), its kind, category and weight."""
+
+    term: str
+    kind: str
+    category: str | None
+    weight: float
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A phrase pattern (regex over normalised text) counted like a term named ``name``."""
+
+    regex: re.Pattern[str]
+    term: Term
+
+
+@dataclass
+class Lexicon:
+    """Everything the matcher and the scorer need; ``spellings`` maps normalised spellings to terms."""
+
+    spellings: dict[str, Term]
+    patterns: list[Pattern]
+    contact_weights: dict[str, float]
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.labels)
+
+
+class LexiconError(ValueError):
+    """The lexicon file is malformed (names the offending entry)."""
+
+
+def load_lexicon(path: str | Path | None = None) -> Lexicon:
+    """Read and check the lexicon YAML; every term and variant is normalised like post text."""
+    path = Path(path) if path else DEFAULT_LEXICON
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    spellings: dict[str, Term] = {}
+    labels: dict[str, str] = {}
+    for category, spec in (data.get("categories") or {}).items():
+        labels[category] = (spec or {}).get("label") or category
+        for term, value in ((spec or {}).get("terms") or {}).items():
+            _add(spellings, term, value, CATEGORY, category, path)
+    for group, kind in _GROUPS.items():
+        for term, value in (data.get(group) or {}).items():
+            _add(spellings, term, value, kind, None, path)
+    patterns = [_pattern(p, labels, path) for p in data.get("patterns") or []]
+    contacts = {k: float(v) for k, v in (data.get("contacts") or {}).items()}
+    return Lexicon(spellings, patterns, contacts, labels)
+
+
+def _add(spellings: dict[str, Term], term: str, value: Any, kind: str, category: str | None, path: Path) -> None:
+    weight, variants = (value.get("weight"), value.get("variants") or []) if isinstance(value, dict) else (value, [])
+    if not isinstance(weight, (int, float)) or not 0 < weight <= 1:
+        raise LexiconError(f"{path}: {term!r} needs a weight in (0, 1], got {weight!r}")
+    entry = Term(str(term), kind, category, float(weight))
+    for spelling in [str(term), *map(str, variants)]:
+        key = normalize(spelling)
+        if not key:
+            raise LexiconError(f"{path}: {spelling!r} normalises to nothing")
+        old = spellings.get(key)
+        # The same spelling listed twice keeps the stronger reading; a category beats a generic term.
+        if old is None or (old.kind != CATEGORY and kind == CATEGORY) or (old.kind == kind and old.weight < weight):
+            spellings[key] = entry
+
+
+def _pattern(spec: dict[str, Any], labels: dict[str, str], path: Path) -> Pattern:
+    kind = {"category": CATEGORY, **_GROUPS}.get(spec.get("kind", ""), spec.get("kind"))
+    category = spec.get("category")
+    if kind == CATEGORY and category not in labels:
+        raise LexiconError(f"{path}: pattern {spec.get('name')!r} names unknown category {category!r}")
+    try:
+        regex = re.compile(spec["pattern"])
+    except (KeyError, re.error) as exc:
+        raise LexiconError(f"{path}: bad pattern {spec!r}: {exc}") from exc
+    return Pattern(regex, Term(spec.get("name") or spec["pattern"], kind, category, float(spec.get("weight", 0.5))))
