@@ -15,6 +15,7 @@ is then scored together (formula in ``pipelines/lexicon.yaml``).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ NEGATIVE_FACTOR = 1.5
 CENTER = 1.1
 STEEPNESS = 6.0
 SNIPPET_WIDTH = 12
+# Quoted words are mentioned rather than said ("以“征信修复”为幌子"): a quoted service term counts half, a
+# quoted call to action not at all. An opening mark without its closing one quotes to the end of the text.
+QUOTED_CATEGORY_FACTOR = 0.5
+QUOTES = re.compile(r"“[^”]*(?:”|$)|「[^」]*(?:」|$)|『[^』]*(?:』|$)|《[^》]*》|\"[^\"]*(?:\"|$)")
 
 
 @dataclass
@@ -46,7 +51,8 @@ class Match:
     start: int  # offsets into the original text of that source
     end: int
     snippet: str
-    weight: float = 0.0
+    weight: float = 0.0  # what it counts for in the score (the lexicon weight, lower when quoted)
+    quoted: bool = False  # inside quotation marks: mentioned (news quoting an ad), not said
 
 
 @dataclass
@@ -92,6 +98,10 @@ def _places(where: list[str], limit: int = 3) -> str:
     return "; ".join(distinct[:limit]) + more
 
 
+def _has_quotes(text: str) -> bool:
+    return "“" in text or "「" in text or "『" in text or "《" in text or '"' in text
+
+
 def _any_of(weights: list[float]) -> float:
     """Combine weights as independent evidence: 1 − Π(1 − w)."""
     p = 1.0
@@ -116,10 +126,18 @@ class Detector:
                 continue
             light = light_view(text)
             compact = compact_view(light)
-            for start, end, term in self.matcher.find(compact.text):
+            hits = self.matcher.find(compact.text)
+            quotes = [q.span() for q in QUOTES.finditer(text)] if hits and _has_quotes(text) else []
+            for start, end, term in hits:
                 s, e = compact.span(start, end)
                 snippet = text[max(0, s - SNIPPET_WIDTH) : e + SNIPPET_WIDTH].replace("\n", " ")
-                matches.append(Match(term.term, term.kind, term.category, source, s, e, snippet, term.weight))
+                quoted = any(qs < s and e <= qe for qs, qe in quotes)
+                weight = term.weight
+                if quoted and term.kind == CATEGORY:
+                    weight *= QUOTED_CATEGORY_FACTOR
+                elif quoted and term.kind == CTA:
+                    weight = 0.0
+                matches.append(Match(term.term, term.kind, term.category, source, s, e, snippet, weight, quoted))
             contacts.extend(find_contacts(light, text, source))
         contacts = merge_contacts(contacts)
         return self._decide(matches, contacts)

@@ -15,12 +15,13 @@ from typing import Any
 from pipelines.detection.normalize import Mapped
 
 _SEP = r"[\s\-.·•*/|~_,，、]{0,3}"  # what people put between the digits of a number
-_COLON = r"\s*(?:号|号码|id|搜|搜索)?\s*[:：=]?\s*"
+_COLON = r"\s*(?:号|号码|id|搜|搜索|了解|咨询|详聊|联系|备注)?\s*[:：=]?\s*"
 
 PHONE = re.compile(rf"(?<![0-9])(?:\+?86{_SEP})?(1{_SEP}[3-9](?:{_SEP}[0-9]){{9}})(?![0-9])")
-HOTLINE = re.compile(rf"(?<![0-9])((?:400|800)(?:{_SEP}[0-9]){{7}}|0[1-9][0-9]{{1,2}}-[2-9][0-9]{{6,7}})(?![0-9])")
+HOTLINE = re.compile(rf"(?<![0-9])((?:400|800)(?:{_SEP}[0-9]){{7}}|0[1-9][0-9]{{1,2}}{_SEP}[2-9](?:{_SEP}[0-9]){{6,7}})(?![0-9])")
 WECHAT = re.compile(
-    r"(?:微信号?|威信|薇信|v信|(?<![a-z])(?:vx|wx|wechat|weixin)|薇|(?<=[加+＋➕])v|(?<![a-z])v(?=\s*[:：]))"
+    r"(?:微信号?|威信|薇信|v信|(?<![a-z])(?:vx|wx|wechat|weixin)|薇|(?<=加)微(?!信)|(?<=[加+＋➕])v"
+    r"|(?<![a-z0-9])v(?=\s*[:：]|\s+[a-z]))"
     + _COLON
     + r"([a-z][a-z0-9_-]{5,19})(?![a-z0-9_-])"
 )

@@ -4,10 +4,13 @@ negative terms, contact weights — loaded from YAML (``pipelines/lexicon.yaml``
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from itertools import product
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pypinyin
 import yaml
 
 from pipelines.detection.normalize import normalize
@@ -68,9 +71,57 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     for group, kind in _GROUPS.items():
         for term, value in (data.get(group) or {}).items():
             _add(spellings, term, value, kind, None, path)
+    # Spelling variants are added after every listed spelling, which therefore always wins.
+    for term in {t for t in spellings.values() if t.kind in (CATEGORY, CONTEXT)}:
+        for variant in spelling_variants(term.term, homophones=term.kind == CATEGORY):
+            spellings.setdefault(normalize(variant), term)
     patterns = [_pattern(p, labels, path) for p in data.get("patterns") or []]
     contacts = {k: float(v) for k, v in (data.get("contacts") or {}).items()}
     return Lexicon(spellings, patterns, contacts, labels)
+
+
+@lru_cache(maxsize=1)
+def _homophone_index() -> dict[str, list[str]]:
+    """Toneless pinyin → the common characters read that way (GB2312 level 1, the 3755 most used)."""
+    index: dict[str, list[str]] = {}
+    for b1 in range(0xB0, 0xD8):
+        for b2 in range(0xA1, 0xFF):
+            try:
+                c = bytes((b1, b2)).decode("gb2312")
+            except UnicodeDecodeError:
+                continue
+            index.setdefault(_reading(c), []).append(c)
+    return index
+
+
+@lru_cache(maxsize=None)
+def _reading(c: str) -> str:
+    """The usual toneless reading of a character. Only that one: rarer readings of 还 (fu) would make
+    "协商付款" — an ordinary phrase — a spelling of 协商还款."""
+    return pypinyin.lazy_pinyin(c)[0]
+
+
+def spelling_variants(term: str, homophones: bool = True) -> set[str]:
+    """How evaders re-spell a term: pinyin initials (停息挂账 → txgz), one character as its pinyin syllable
+    (停xi挂账), and — for terms of four or more characters — one character swapped for a common homophone
+    (停息挂帐, 征信修护). One change at a time: two would also hit ordinary words."""
+    chars = list(term)
+    if not all("\u4e00" <= c <= "\u9fff" for c in chars) or len(chars) < 2:
+        return set()
+    # The term's own reading (phrase-aware: 还款 → huan) and each character's usual one.
+    in_term = pypinyin.lazy_pinyin(term)
+    readings = [dict.fromkeys((own, _reading(c))) for own, c in zip(in_term, chars)]
+    out: set[str] = set()
+    if len(chars) >= 3:
+        out.update("".join(p) for p in product(*[{r[0] for r in rs} for rs in readings]))
+    for i, rs in enumerate(readings):
+        for r in rs:
+            out.add("".join(chars[:i]) + r + "".join(chars[i + 1 :]))
+            if homophones and len(chars) >= 4:
+                for h in _homophone_index().get(r, ()):
+                    out.add("".join(chars[:i]) + h + "".join(chars[i + 1 :]))
+    out.discard(term)
+    return out
 
 
 def _add(spellings: dict[str, Term], term: str, value: Any, kind: str, category: str | None, path: Path) -> None:

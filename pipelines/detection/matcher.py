@@ -6,7 +6,7 @@ import re
 
 import ahocorasick
 
-from pipelines.detection.lexicon import Lexicon, Term
+from pipelines.detection.lexicon import CATEGORY, Lexicon, Term
 
 Hit = tuple[int, int, Term]  # start, end (in the normalised text), the lexicon term
 _ASCII_WORD = re.compile(r"[a-z0-9]")
@@ -45,13 +45,18 @@ class Matcher:
 
 
 def _drop_contained(hits: list[Hit]) -> list[Hit]:
-    """Longest wins: drop every hit lying inside another, longer one ("不是骗子" hides its "骗子")."""
+    """Longest wins: drop every hit lying inside another, longer one ("不是骗子" hides its "骗子", "征信修复"
+    its "征信") — except that a service term is never hidden by other wording ("帮你停催" keeps "停催")."""
     hits.sort(key=lambda h: (h[0], -h[1]))
     kept: list[Hit] = []
     reach = -1  # furthest end among kept hits that start at or before the current one
+    category_reach = -1  # the same among kept service terms
     for hit in hits:
-        if hit[1] <= reach:
+        is_category = hit[2].kind == CATEGORY
+        if hit[1] <= (category_reach if is_category else reach):
             continue
         kept.append(hit)
-        reach = hit[1]
+        reach = max(reach, hit[1])
+        if is_category:
+            category_reach = max(category_reach, hit[1])
     return kept

@@ -105,6 +105,9 @@ INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\
 # Plus signs read as 加 ("➕V" = "加V"); kept through separator removal for that reason.
 PLUS_SIGNS = "+＋➕﹢⊕✚"
 
+# Characters used as separators though they are letters (丶 丨 are CJK strokes) and look-alike glyphs.
+GLYPHS = {**dict.fromkeys("丶丨丿乀亅ㄧ〡", " "), "歀": "款", "凊": "清"}
+
 # Digit words used to spell phone / QQ numbers; only converted inside runs (see digit_words).
 DIGIT_WORDS = {
     **dict.fromkeys("零〇○Ｏ洞", "0"), **dict.fromkeys("一壹幺么", "1"), **dict.fromkeys("二贰貳两兩", "2"),
@@ -175,6 +178,7 @@ def fold_table() -> dict[int, str]:
             table[ord(c)] = folded
     for c in INVISIBLE:
         table.pop(ord(c), None)
+    table.update({ord(c): v for c, v in GLYPHS.items()})
     return table
 
 
@@ -182,7 +186,14 @@ def fold_table() -> dict[int, str]:
 def _fold_re() -> re.Pattern[str]:
     # Punctuation is left alone here (full-width "，" stays): the compact view drops it anyway and the contact
     # patterns accept both widths, and not touching it keeps this substitution rare, hence cheap.
-    return _char_class_re(k for k, v in fold_table().items() if v and (v.isalnum() or chr(k).isalnum()))
+    return _char_class_re(
+        k for k, v in fold_table().items() if v and (v.isalnum() or chr(k).isalnum() or k in _FULLWIDTH_SYMBOLS)
+    )
+
+
+# Full-width symbols inside contacts and links (ｗｗｗ．ｘｘ．ｃｏｍ, ＠handle); the punctuation of ordinary
+# Chinese sentences (，！？：；（）) is left as it is.
+_FULLWIDTH_SYMBOLS = frozenset(range(0xFF01, 0xFF5F)) - {ord(c) for c in "，！？：；（）"}
 
 
 def _char_class_re(codepoints) -> re.Pattern[str]:
@@ -271,12 +282,14 @@ ALIASES: dict[str, str] = {
     "薇": "微信", "v": "微信", "威": "微信",
     "扣扣": "qq", "企鹅号": "qq", "qq号": "qq",
 }
+# What follows 征信 when people talk about their credit record.
+_CREDIT_NEXT = "修|洗|花|黑|白|烂|报告|记录|异议|逾期|有|不好|不行|查询|优化|问题|处理|养护|中心|上"
 # Single-character aliases are too common to replace everywhere (蔷薇, 威力, "v" in "vip"): only after 加.
 _ALIAS_CONTEXT: dict[str, str] = {
     "薇": "薇(?<=加薇)", "v": "v(?<=加v)(?![a-z])", "威": "威(?<=加威)(?!力|胁|风|望|尼斯|士忌|海)",
     # 正信/证信 are ordinary words (公正信息, 保证信用): alias only before credit-record words.
-    "正信": "正信(?=修|洗|花|黑|报告|记录|异议|逾期|有问题|不好|查询)",
-    "证信": "证信(?=修|洗|花|黑|报告|记录|异议|逾期|有问题|不好|查询)",
+    "正信": f"正信(?={_CREDIT_NEXT})",
+    "证信": f"证信(?={_CREDIT_NEXT})",
 }
 
 
