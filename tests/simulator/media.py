@@ -59,8 +59,8 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
 
 
 def render_poster(text: str, seed: int, size: tuple[int, int] | None = None, caption: bool | None = None,
-                  rotate: bool = True) -> Image.Image:
-    """The poster as a PIL image: the pitch centred in big type, optionally a small caption and a tilt."""
+                  rotate: bool = True) -> tuple[Image.Image, str]:
+    """The poster and all the words on it (the ground truth): the pitch in big type, maybe a small caption."""
     rnd = random.Random(seed)
     width, height = size or (rnd.choice([480, 540, 600, 720]), rnd.choice([480, 640, 720]))
     background, foreground = rnd.choice(_PALETTES)
@@ -80,14 +80,16 @@ def render_poster(text: str, seed: int, size: tuple[int, int] | None = None, cap
         x = (width - int(font.getlength(line))) // 2
         draw.text((x, y), line, font=font, fill=foreground)
         y += line_height
+    words = text
     if caption if caption is not None else rnd.random() < 0.4:
         small = _font(22)
         cap = rnd.choice(_CAPTIONS)
         draw.text((width - int(small.getlength(cap)) - 16, height - 40), cap, font=small, fill=foreground)
+        words += "\n" + cap
     if rotate:
         angle = rnd.uniform(-3.0, 3.0)
         image = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=background)
-    return image
+    return image, words
 
 
 def style_seed(text: str, seed: int) -> int:
@@ -98,8 +100,13 @@ def style_seed(text: str, seed: int) -> int:
 def image_bytes(text: str, seed: int) -> bytes:
     """A JPEG poster carrying ``text``; the same (text, seed) always gives the same bytes."""
     buf = io.BytesIO()
-    render_poster(text, style_seed(text, seed)).save(buf, "JPEG", quality=85)
+    render_poster(text, style_seed(text, seed))[0].save(buf, "JPEG", quality=85)
     return buf.getvalue()
+
+
+def image_truth(text: str, seed: int) -> str:
+    """Every word :func:`image_bytes` draws for (text, seed): the pitch plus the caption, if it got one."""
+    return render_poster(text, style_seed(text, seed))[1]
 
 
 def video_bytes(frame_texts: list[str], seed: int) -> bytes:
@@ -113,7 +120,7 @@ def video_bytes(frame_texts: list[str], seed: int) -> bytes:
         stream.options = {"preset": "ultrafast", "crf": "23", "g": str(VIDEO_FPS * 10)}
         pts = 0
         for text in frame_texts or [""]:
-            poster = render_poster(text, style_seed(text, seed), size=VIDEO_SIZE, caption=False, rotate=False)
+            poster, _ = render_poster(text, style_seed(text, seed), size=VIDEO_SIZE, caption=False, rotate=False)
             for i in range(int(VIDEO_FPS * SECONDS_PER_TEXT)):
                 frame = av.VideoFrame.from_image(poster)
                 frame.pts = pts
