@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-FILES = ("ads.yaml", "negatives.yaml", "seed_sentences.yaml", "variants.yaml")
+FILES = ("ads.yaml", "negatives.yaml", "seed_sentences.yaml", "variants.yaml", "holdout.yaml")
 
 
 @dataclass(frozen=True)
