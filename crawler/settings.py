@@ -54,6 +54,19 @@ ADWATCH_ES_API_KEY = os.environ.get("ADWATCH_ES_API_KEY") or ""
 ADWATCH_ES_USERNAME = os.environ.get("ADWATCH_ES_USERNAME") or ""
 ADWATCH_ES_PASSWORD = os.environ.get("ADWATCH_ES_PASSWORD") or ""
 ADWATCH_ES_CA_CERTS = os.environ.get("ADWATCH_ES_CA_CERTS") or ""
+# --- Elasticsearch index (pipelines/index.py, pipelines/es_schema.py; docs/elasticsearch.md) ---
+ADWATCH_ES_INDEX = os.environ.get("ADWATCH_ES_INDEX") or "adwatch-posts"  # monthly <index>-YYYY.MM + alias
+ADWATCH_ES_ANALYZER = os.environ.get("ADWATCH_ES_ANALYZER") or "standard"  # smartcn / ik_max_word with the plugin
+ADWATCH_ES_BATCH_SIZE = 500
+ADWATCH_ES_FLUSH_SECONDS = 5.0  # a slow sweep still reaches the index within seconds
+ADWATCH_ES_MAX_RETRIES = 3  # per request and per rejected document, with exponential backoff
+ADWATCH_ES_BACKOFF = 0.5
+ADWATCH_ES_MAX_BACKOFF = 8.0
+ADWATCH_ES_TIMEOUT = 30.0
+ADWATCH_ES_COOLDOWN = 30.0  # after the cluster was unreachable, spool directly for this long
+ADWATCH_ES_SPOOL = ""  # default: <data dir>/es-spool.jsonl
+ADWATCH_KIBANA_URL = os.environ.get("ADWATCH_KIBANA_URL") or ""  # for `scrapy kibana_setup`
+# --- end Elasticsearch ---
 
 # --- Media and OCR (pipelines/media.py, pipelines/ocr.py) ------------------------------------------------
 FILES_STORE = ""  # default <data dir>/media; content-addressed: <sha256[:2]>/<sha256>.<ext>
@@ -78,6 +91,7 @@ ITEM_PIPELINES = {
     "pipelines.ocr.OcrStage": 400,
     "pipelines.detect.DetectStage": 500,
     "pipelines.store.StoreStage": 800,
+    "pipelines.index.IndexStage": 900,  # off unless ADWATCH_ES_URL is set
 }
 
 EXTENSIONS = {

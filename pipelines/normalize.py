@@ -75,15 +75,21 @@ class NormalizeStage(Stage):
     def config_from_settings(cls, settings: BaseSettings) -> dict[str, str]:
         return dict(settings.getdict("PLATFORM_ORIGINS"))
 
+    def html_text(self, platform: str) -> bool:
+        """Whether this platform's spider says its texts are HTML (see ``PlatformSpider.html_text``)."""
+        spider = self.crawler.spider if self.crawler else None
+        return bool(getattr(spider, "html_text", False)) if getattr(spider, "name", None) == platform else False
+
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         platform = adapter["platform"]
         base = self.config.get(platform, "")
-        raw_text = adapter.get("text") or ""
-        text = html_to_text(raw_text)
+        text = adapter.get("text") or ""
+        if self.html_text(platform):
+            text = html_to_text(text)
+            if adapter.get("title"):
+                adapter["title"] = html_to_text(adapter["title"])
         adapter["text"] = text
-        if adapter.get("title"):
-            adapter["title"] = html_to_text(adapter["title"])
         tags = list(adapter.get("hashtags") or [])
         adapter["hashtags"] = list(dict.fromkeys(tags + hashtags(text)))
         for key in ("published_at", "captured_at"):

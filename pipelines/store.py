@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS posts (
     doc TEXT NOT NULL                -- the whole post as JSON (without the raw payload)
 );
 CREATE INDEX IF NOT EXISTS posts_platform ON posts(platform, flagged);
+CREATE INDEX IF NOT EXISTS posts_author ON posts(platform, author_id, first_seen);
 CREATE TABLE IF NOT EXISTS raw_payloads (
     sha256 TEXT PRIMARY KEY,
     body TEXT NOT NULL
@@ -156,6 +157,14 @@ class SqliteStore:
         doc = json.loads(row["doc"])
         doc.update(uid=row["uid"], first_seen=row["first_seen"], last_seen=row["last_seen"])
         return doc
+
+    def author_first_seen(self, platform: str, author_id: str) -> str | None:
+        """When adwatch first stored a post of this account (the Elasticsearch index's "new accounts")."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(first_seen) FROM posts WHERE platform = ? AND author_id = ?", (platform, author_id)
+            ).fetchone()
+        return row[0] if row else None
 
     def search(self, query: str, limit: int = 100) -> list[str]:
         """Full-text search (trigram: any substring of three or more characters); returns uids."""

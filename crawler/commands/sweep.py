@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from dataclasses import asdict
 from typing import Any
 
 from scrapy.commands import ScrapyCommand
@@ -12,7 +14,8 @@ from scrapy.utils.conf import arglist_to_dict
 
 from crawler.extensions import PlatformSummary
 from crawler.platforms.base import load_keywords
-from pipelines.store import store_path
+from crawler.items import to_plain
+from pipelines.store import data_dir, store_path
 
 
 class Command(ScrapyCommand):
@@ -95,13 +98,20 @@ class Command(ScrapyCommand):
         return names
 
     def _summarise(self, crawlers: list[Crawler]) -> None:
+        """Print one line per platform and keep every platform's stats in ``<data dir>/last-sweep.json``."""
+        assert self.settings is not None
         print("\nadwatch sweep summary", flush=True)
+        record: dict[str, Any] = {}
         for crawler in crawlers:
             stats: dict[str, Any] = dict(crawler.stats.get_stats()) if crawler.stats else {}
             name = crawler.spidercls.name
-            print("  " + PlatformSummary.from_stats(name, stats).line(), flush=True)
-        assert self.settings is not None
+            summary = PlatformSummary.from_stats(name, stats)
+            print("  " + summary.line(), flush=True)
+            record[name] = {"summary": asdict(summary), "stats": to_plain(stats)}
         print(f"  store: {store_path(self.settings)}", flush=True)
+        out = data_dir(self.settings) / "last-sweep.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 
     def _report(self) -> None:
         from crawler.commands.report import write_reports

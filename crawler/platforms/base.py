@@ -56,7 +56,11 @@ class PlatformSpider(scrapy.Spider):
     """
 
     name: ClassVar[str]
+    # Whether the platform's post text is HTML (Weibo) rather than plain text (Douyin): plain text is evidence
+    # as written, so a literal "<script>" in it must survive normalisation (and be escaped in reports).
+    html_text: ClassVar[bool] = False
     cfg: SpiderConfig
+    _blocked: str | None = None
 
     def __init__(self, *args: Any, keywords: str | None = None, watchlist: str | None = None,
                  max_pages: str | int | None = None, **kwargs: Any) -> None:
@@ -98,7 +102,14 @@ class PlatformSpider(scrapy.Spider):
         return Author(id=str(id) if id not in (None, "") else None, name=str(name) if name else None, url=url)
 
     def stop_platform(self, reason: str, response: Response) -> NoReturn:
-        """The platform asked us to prove we are human or to log in: stop asking it anything this run."""
+        """The platform asked us to prove we are human or to log in: stop asking it anything this run.
+
+        Requests already in flight may still come back refused; they close the spider again, silently.
+        """
+        if self._blocked:
+            self.count("refused_after_block")
+            raise CloseSpider(f"blocked:{self._blocked}")
+        self._blocked = reason
         self.count(f"blocked/{reason}")
         self.logger.error(
             "%s: %s at %s — stopping this platform for this run (no retries, no further requests)",

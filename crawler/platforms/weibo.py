@@ -49,6 +49,7 @@ class WeiboSpider(PlatformSpider):
     """Searches m.weibo.cn; follows ``cardlistInfo.page`` to the last page; fetches long texts."""
 
     name = "weibo"
+    html_text = True
     custom_settings = {"HTTPERROR_ALLOWED_CODES": [418, 403, 432]}
     search_type = "all"
 
@@ -95,6 +96,8 @@ class WeiboSpider(PlatformSpider):
             yield self.search_request(keyword, next_page)
         elif next_page:
             self.count("max_pages_reached")
+        else:
+            self.count("end_of_results")
 
     @staticmethod
     def mblogs(cards: list[Any]) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,95 @@
+"""Shared fixtures: the platform simulator on 127.0.0.1:0 and real ``scrapy sweep`` runs against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.store import SqliteStore
+from tests.simulator import SimConfig, Simulator
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never leave 127.0.0.1, whatever proxy the machine has configured."""
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@dataclass
+class SweepRun:
+    """A finished ``scrapy sweep`` subprocess: its output, its per-platform stats and its store."""
+
+    proc: subprocess.CompletedProcess[str]
+    data_dir: Path
+
+    @property
+    def output(self) -> str:
+        return self.proc.stdout + self.proc.stderr
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        path = self.data_dir / "last-sweep.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def stat(self, platform: str, key: str) -> Any:
+        return self.stats.get(platform, {}).get("stats", {}).get(key, 0)
+
+    def store(self) -> SqliteStore:
+        return SqliteStore(self.data_dir / "adwatch.sqlite3")
+
+
+def run_sweep(origin: str, data_dir: Path, *args: str, env: dict[str, str] | None = None,
+              timeout: float = 600) -> SweepRun:
+    """Run ``scrapy sweep --origin ORIGIN`` as a user would, in its own process (one reactor per crawl)."""
+    full_env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    full_env.update({"ADWATCH_DATA_DIR": str(data_dir), "PYTHONPATH": str(PROJECT)}, **(env or {}))
+    cmd = [sys.executable, "-m", "scrapy", "sweep", "--origin", origin, "-s", "LOG_LEVEL=INFO", *args]
+    proc = subprocess.run(cmd, cwd=PROJECT, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return SweepRun(proc, data_dir)
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[Simulator]:
+    with Simulator() as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def sweep_once(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> SweepRun:
+    """One full sweep of both platforms against the default simulator, shared by the read-only tests."""
+    run = run_sweep(simulator.origin, tmp_path_factory.mktemp("sweep"))
+    assert run.proc.returncode == 0, run.output[-4000:]
+    return run
+
+
+@pytest.fixture
+def sweep() -> Callable[..., SweepRun]:
+    """``sweep(origin, data_dir, *args)`` for tests that need their own run."""
+    return run_sweep
+
+
+@pytest.fixture
+def make_simulator() -> Iterator[Callable[..., Simulator]]:
+    """Start extra simulators with their own config (bans, no faults); all stopped after the test."""
+    started: list[Simulator] = []
+
+    def make(**config: Any) -> Simulator:
+        sim = Simulator(SimConfig(**config)).start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
