@@ -27,9 +27,10 @@ def sample_frames(path: str | Path, interval: float = 2.0, max_frames: int = 8, 
                   max_width: int = 720) -> Iterator[Frame]:
     """Yield keyframes and one frame per ``interval`` seconds, at most ``max_frames``, within ``max_seconds``.
 
-    Frames closer than ``interval / 2`` to the previous pick are skipped even when they are keyframes: a short
-    GOP would otherwise spend the whole cap on the first seconds. Raises :class:`BadVideo` when nothing can be
-    decoded; a video that breaks part-way yields what it decoded before the break.
+    Keyframes (scene cuts, where a new caption usually appears) are taken whatever the interval, but not two
+    within ``min(interval / 2, 1 s)`` of the previous pick: a short GOP would otherwise spend the whole cap on
+    the first seconds. Raises :class:`BadVideo` when nothing can be decoded; a video that breaks part-way
+    yields what it decoded before the break.
     """
     try:
         container = av.open(str(path))
@@ -43,13 +44,14 @@ def sample_frames(path: str | Path, interval: float = 2.0, max_frames: int = 8, 
         picked = 0
         last: float | None = None
         next_sample = 0.0
+        min_gap = min(interval / 2, 1.0)
         try:
             for frame in container.decode(stream):
                 t = float(frame.time or 0.0)
                 if t > max_seconds:
                     break
                 due = t >= next_sample
-                fresh = last is None or t - last >= interval / 2
+                fresh = last is None or t - last >= min_gap
                 if (frame.key_frame or due) and fresh:
                     image = frame.to_image()
                     if image.width > max_width:

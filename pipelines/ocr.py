@@ -356,6 +356,7 @@ class Reader:
         small = image.resize((round(image.width * scale), round(image.height * scale))) if scale < 1 else image
         # One OCR at a time: ONNX Runtime already uses both cores, and two runs would only thrash.
         with self._lock:
+            start = time.perf_counter()  # engine time only, not the wait for the lock
             lines = self.engine.recognize(small)
         if scale < 1:  # boxes in the coordinates of the stored picture, not of the shrunk copy
             for ln in lines:
@@ -432,14 +433,21 @@ class OcrStage(Stage):
             if asset.error or not asset.path or asset.kind == "frame":
                 continue
             if asset.kind == "video":
+                shown = ""
                 for frame_asset, image in self._frames(asset, platform):
                     frames.append(frame_asset)
-                    self._read(f"frame:{frame_asset.timestamp}", frame_asset, image, entries, platform)
+                    found = self._read(f"frame:{frame_asset.timestamp}", frame_asset, image, platform)
+                    # A caption held across samples: the first frame showing it is the evidence.
+                    if found and found["text"] != shown:
+                        entries.append(found)
+                        shown = found["text"]
             else:
                 image = self._image(asset, platform)
                 if image is not None:
                     source = "cover" if asset.kind == "cover" else f"image:{asset.index}"
-                    self._read(source, asset, image, entries, platform)
+                    found = self._read(source, asset, image, platform)
+                    if found:
+                        entries.append(found)
         if frames:
             adapter["media"] = list(adapter.get("media") or []) + frames
         adapter["ocr"] = entries
@@ -447,15 +455,15 @@ class OcrStage(Stage):
         self.count("posts", platform=platform)
         return item
 
-    def _read(self, source: str, asset: MediaAsset, image: Image.Image, entries: list[dict[str, Any]],
-              platform: str) -> None:
+    def _read(self, source: str, asset: MediaAsset, image: Image.Image, platform: str) -> dict[str, Any] | None:
+        """The ``ocr`` entry for one picture, or None when it has no text."""
         reading = self.reader.read(image)
         self.count(reading.how, platform=platform)
         if reading.how == "ocr":
             self.stats.inc_value("adwatch/ocr/seconds", round(reading.seconds, 3))
-        if reading.text:
-            entries.append({"source": source, "text": reading.text, "lines": reading.lines,
-                            "asset_sha256": asset.sha256})
+        if not reading.text:
+            return None
+        return {"source": source, "text": reading.text, "lines": reading.lines, "asset_sha256": asset.sha256}
 
     def _bad(self, asset: MediaAsset, kind: str, detail: str, platform: str) -> None:
         asset.error = f"{kind}: {detail}" if detail else kind

@@ -11,20 +11,9 @@ import pytest
 from PIL import Image
 
 from pipelines.ocr import BadImage, OcrCache, Reader, image_key, is_blank, join_lines, load_image, make_engine, normalize_text
-from tests.simulator.media import image_bytes, image_truth, render_poster
+from tests.simulator.media import char_accuracy, image_bytes, image_truth, render_poster
 
 MAX_PIXELS = 40_000_000
-
-
-def char_accuracy(truth: str, got: str) -> float:
-    """1 − edit distance / len(truth), over the text without spaces (OCR drops and adds spaces freely)."""
-    a, b = "".join(truth.split()), "".join(got.split())
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return 1 - row[len(b)] / max(1, len(a))
 
 
 @pytest.fixture(scope="module")

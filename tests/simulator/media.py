@@ -133,3 +133,14 @@ def video_bytes(frame_texts: list[str], seed: int) -> bytes:
         for packet in stream.encode():
             container.mux(packet)
     return buf.getvalue()
+
+
+def char_accuracy(truth: str, got: str) -> float:
+    """1 − edit distance / len(truth), ignoring whitespace (OCR drops and adds spaces freely)."""
+    a, b = "".join(truth.split()), "".join(got.split())
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return max(0.0, 1 - row[len(b)] / max(1, len(a)))
