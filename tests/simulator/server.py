@@ -120,10 +120,11 @@ class Simulator:
         return posts[index * size : (index + 1) * size]
 
     def bench_posts(self, platform: str, keyword: str, page: int) -> list[SimPost]:
-        """Synthetic result pages for benchmarks: cheap, deterministic, never ads."""
-        base = next(p for p in self.corpus[platform] if p.kind == "negative")
+        """Synthetic result pages for benchmarks: cheap, deterministic, never ads, unique per keyword and page."""
+        base = next(p for p in self.corpus[platform] if p.kind == "negative" and not p.long_text)
+        kw = int(hashlib.md5(keyword.encode()).hexdigest()[:6], 16) % 1000
         return [
-            SimPost(**{**base.__dict__, "post_id": f"{9 if platform == 'weibo' else 8}{page:07d}{i:08d}",
+            SimPost(**{**base.__dict__, "post_id": f"{9 if platform == 'weibo' else 8}{kw:03d}{page:05d}{i:07d}",
                        "keyword": keyword})
             for i in range(self.config.page_size)
         ]
@@ -427,6 +428,8 @@ ROUTES: dict[str, Route] = {
 class _Handler(BaseHTTPRequestHandler):
     sim: Simulator
     protocol_version = "HTTP/1.1"  # keep-alive, as the real CDNs and APIs do
+    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK stalls each response ~40 ms.
+    disable_nagle_algorithm = True
     server_version = "Tengine"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
