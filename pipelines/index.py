@@ -41,7 +41,7 @@ RETRY_STATUS = (429, 500, 502, 503, 504)
 class EsConfig:
     """Everything needed to talk to the cluster; secrets are kept out of ``repr`` (and so out of logs)."""
 
-    url: str
+    url: str = field(repr=False)  # may carry user:password@
     index: str = "adwatch-posts"
     analyzer: str = "standard"
     api_key: str = field(default="", repr=False)
