@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ NEGATIVE_FACTOR = 1.5
 CENTER = 1.1
 STEEPNESS = 6.0
 SNIPPET_WIDTH = 12
+EVIDENCE_NAMES = {CATEGORY: "service terms", CTA: "call to action", CONTEXT: "debt context", NEGATIVE: "warning / news wording"}
 # Quoted words are mentioned rather than said ("以“征信修复”为幌子"): a quoted service term counts half, a
 # quoted call to action not at all. An opening mark without its closing one quotes to the end of the text.
 QUOTED_CATEGORY_FACTOR = 0.5
@@ -57,17 +59,42 @@ class Match:
 
 @dataclass
 class Detection:
+    """The decision on one post: flagged or not, the category (and its label), score and the evidence."""
+
     flagged: bool
     category: str | None
     score: float
     matches: list[Match] = field(default_factory=list)
     contacts: list[dict[str, Any]] = field(default_factory=list)
-    explanation: str = ""
+    label: str | None = None
+
+    @cached_property
+    def explanation(self) -> str:
+        """One line per kind of evidence, each term with where it was found and the original wording
+        (built on demand: most posts of a sweep are never read by a person)."""
+        if not self.category:
+            return "not an ad: no service term found"
+        head = f"{'ad' if self.flagged else 'not an ad'}: {self.label or self.category} (score {self.score:.2f})"
+        lines = [head]
+        for kind in (CATEGORY, CTA, NEGATIVE, CONTEXT):
+            seen: dict[str, list[str]] = {}
+            for m in self.matches:
+                if m.kind == kind:
+                    quoted = " (quoted)" if m.quoted else ""
+                    seen.setdefault(m.term, []).append(f"{source_label(m.source)}{quoted} “{m.snippet.strip()}”")
+            if seen:
+                parts = [f"{term} [{_places(where)}]" for term, where in seen.items()]
+                lines.append(f"{EVIDENCE_NAMES[kind]}: " + ", ".join(parts))
+        if self.contacts:
+            found = (f"{c['kind']} {c['value']} [{source_label(c['source'])}]" for c in self.contacts)
+            lines.append("contacts: " + ", ".join(found))
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "flagged": self.flagged,
             "category": self.category,
+            "label": self.label,
             "score": self.score,
             "terms": self.terms,
             "explanation": self.explanation,
@@ -117,6 +144,7 @@ class Detector:
         self.threshold = threshold
         self.lexicon: Lexicon = load_lexicon(lexicon_path)
         self.matcher = Matcher(self.lexicon)
+        self._order = {c: i for i, c in enumerate(self.lexicon.categories)}
 
     def detect(self, sources: list[tuple[str, str]]) -> Detection:
         matches: list[Match] = []
@@ -143,24 +171,24 @@ class Detector:
         return self._decide(matches, contacts)
 
     def _decide(self, matches: list[Match], contacts: list[Contact]) -> Detection:
+        contact_dicts = [c.to_dict() for c in contacts]
         # Each distinct term counts once per post, however often and wherever it appears.
-        best: dict[tuple[str, str], float] = {}
-        per_category: dict[str, float] = {}
+        best: dict[tuple[str, str], Match] = {}
         for m in matches:
             key = (m.kind, m.term)
-            if m.weight > best.get(key, 0.0):
-                best[key] = m.weight
-        for m in matches:
-            if m.kind == CATEGORY and m.category and best.get((CATEGORY, m.term)) == m.weight:
-                per_category[m.category] = per_category.get(m.category, 0.0) + m.weight
-        contact_dicts = [c.to_dict() for c in contacts]
-        if not per_category:
-            return Detection(False, None, 0.0, matches, contact_dicts, "no service term found")
+            old = best.get(key)
+            if old is None or m.weight > old.weight:
+                best[key] = m
+        per_category: dict[str, float] = {}
         by_kind: dict[str, list[float]] = {CATEGORY: [], CTA: [], CONTEXT: [], NEGATIVE: []}
-        for (kind, _), w in best.items():
-            by_kind.setdefault(kind, []).append(w)
-        kinds_seen = {c.kind for c in contacts}
-        cta = by_kind[CTA] + [self.lexicon.contact_weights.get(k, 0.0) for k in kinds_seen]
+        for (kind, _), m in best.items():
+            by_kind[kind].append(m.weight)
+            if kind == CATEGORY and m.category:
+                per_category[m.category] = per_category.get(m.category, 0.0) + m.weight
+        if not per_category:
+            return Detection(False, None, 0.0, matches, contact_dicts)
+        weights = self.lexicon.contact_weights
+        cta = by_kind[CTA] + [weights.get(k, 0.0) for k in {c.kind for c in contacts}]
         raw = (
             _any_of(by_kind[CATEGORY])
             + _any_of(cta)
@@ -169,25 +197,5 @@ class Detector:
         )
         score = round(1.0 / (1.0 + math.exp(-STEEPNESS * (raw - CENTER))), 3)
         # Ties go to the category listed first in the lexicon (its order is the analysts' priority).
-        order = {c: i for i, c in enumerate(self.lexicon.categories)}
-        category = max(per_category, key=lambda c: (per_category[c], -order.get(c, 99)))
-        flagged = score >= self.threshold
-        return Detection(flagged, category, score, matches, contact_dicts, self._explain(flagged, category, score, matches, contacts))
-
-    def _explain(self, flagged: bool, category: str, score: float, matches: list[Match], contacts: list[Contact]) -> str:
-        """One line per kind of evidence, each term with where it was found and the original wording."""
-        label = self.lexicon.labels.get(category, category)
-        head = f"{'ad' if flagged else 'not an ad'}: {label} (score {score:.2f})"
-        lines = [head]
-        names = {CATEGORY: "service terms", CTA: "call to action", CONTEXT: "debt context", NEGATIVE: "warning / news wording"}
-        for kind in (CATEGORY, CTA, NEGATIVE, CONTEXT):
-            seen: dict[str, list[str]] = {}
-            for m in matches:
-                if m.kind == kind:
-                    seen.setdefault(m.term, []).append(f"{source_label(m.source)} “{m.snippet.strip()}”")
-            if seen:
-                parts = [f"{term} [{_places(where)}]" for term, where in seen.items()]
-                lines.append(f"{names[kind]}: " + ", ".join(parts))
-        if contacts:
-            lines.append("contacts: " + ", ".join(f"{c.kind} {c.value} [{source_label(c.source)}]" for c in contacts))
-        return "\n".join(lines)
+        category = max(per_category, key=lambda c: (per_category[c], -self._order.get(c, 99)))
+        return Detection(score >= self.threshold, category, score, matches, contact_dicts, self.lexicon.labels.get(category))

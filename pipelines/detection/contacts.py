@@ -36,6 +36,10 @@ URL = re.compile(
     r"(/[a-z0-9\-._~/?=&%#+]*)?"
 )
 _NOT_URL_HOSTS = ("t.me", "telegram.me")
+DIGIT = re.compile(r"[0-9]")
+WECHAT_HINT = re.compile(r"[微威薇vw]")
+QQ_HINT = re.compile(r"q|扣|企鹅|球球")
+TELEGRAM_HINT = re.compile(r"t\.me|telegram|tg|电报|飞机")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +66,27 @@ def find_contacts(light: Mapped, original: str, source: str) -> list[Contact]:
         s, e = light.span(start, end)
         found.append(Contact(kind, value, original[s:e], source))
 
-    for m in PHONE.finditer(text):
-        add("phone", _digits(m.group(1)), m.start(), m.end())
-    for m in HOTLINE.finditer(text):
-        add("phone", _digits(m.group(1)), m.start(), m.end())
-    for m in WECHAT.finditer(text):
-        add("wechat", m.group(1), m.start(), m.end())
-    for m in QQ.finditer(text):
-        add("qq", _digits(m.group(1)), m.start(), m.end())
-    for m in TELEGRAM.finditer(text):
-        add("telegram", "@" + (m.group(1) or m.group(2)), m.start(), m.end())
-    for m in URL.finditer(text):
-        value = _url_value(m, light, original)
-        if value:
-            add("url", value, m.start(), m.end())
+    # Cheap checks first: most texts hold no contact at all, and each pattern needs some tell-tale character.
+    has_digits = DIGIT.search(text) is not None
+    if has_digits:
+        for m in PHONE.finditer(text):
+            add("phone", _digits(m.group(1)), m.start(), m.end())
+        for m in HOTLINE.finditer(text):
+            add("phone", _digits(m.group(1)), m.start(), m.end())
+    if WECHAT_HINT.search(text):
+        for m in WECHAT.finditer(text):
+            add("wechat", m.group(1), m.start(), m.end())
+    if has_digits and QQ_HINT.search(text):
+        for m in QQ.finditer(text):
+            add("qq", _digits(m.group(1)), m.start(), m.end())
+    if TELEGRAM_HINT.search(text):
+        for m in TELEGRAM.finditer(text):
+            add("telegram", "@" + (m.group(1) or m.group(2)), m.start(), m.end())
+    if "." in text:
+        for m in URL.finditer(text):
+            value = _url_value(m, light, original)
+            if value:
+                add("url", value, m.start(), m.end())
     return found
 
 

@@ -22,7 +22,13 @@ class Matcher:
             # Latin spellings (zxxf, fcs, qq) must stand alone: "fcs" inside "https" is not 反催收.
             self.automaton.add_word(spelling, (len(spelling), term, spelling.isascii()))
         self.automaton.make_automaton()
-        self.patterns = lexicon.patterns
+        # All phrase patterns in one alternation, one pass per text; the group name says which one matched.
+        self.patterns = {f"p{i}": p.term for i, p in enumerate(lexicon.patterns)}
+        self.pattern_re = (
+            re.compile("|".join(f"(?P<p{i}>{p.regex.pattern})" for i, p in enumerate(lexicon.patterns)))
+            if lexicon.patterns
+            else None
+        )
 
     def find(self, text: str) -> list[Hit]:
         """Non-overlapping-by-containment hits: a term inside a longer matched term is dropped."""
@@ -36,11 +42,10 @@ class Matcher:
             ):
                 continue
             hits.append((start, end + 1, term))
-        if hits and self.patterns:
-            for pattern in self.patterns:
-                for found in pattern.regex.finditer(text):
-                    if found.end() > found.start():
-                        hits.append((found.start(), found.end(), pattern.term))
+        if hits and self.pattern_re is not None:
+            for found in self.pattern_re.finditer(text):
+                if found.end() > found.start():
+                    hits.append((found.start(), found.end(), self.patterns[found.lastgroup or ""]))
         return _drop_contained(hits) if len(hits) > 1 else hits
 
 

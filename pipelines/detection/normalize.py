@@ -18,53 +18,57 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from bisect import bisect_right
 from functools import lru_cache
 from typing import Callable
 
 import opencc
 
 
-# A map from positions in one text to positions in the text it was derived from: sorted segments
-# ``(at, to, stride)`` — position ``i`` ≥ ``at`` (up to the next segment) maps to ``to + (i - at) * stride``;
-# stride 0 means every character of the segment stands for the same original character (an expansion).
-Segments = list[tuple[int, int, int]]
+# A map from positions in a derived text to positions in the text it was derived from: ``offsets[i]`` is where
+# derived character ``i`` came from. Steps that do not move characters add no map at all.
+Offsets = list[int]
 
 
 class Mapped:
     """Normalised text plus the chain of maps back to the original text, resolved only when asked.
 
-    Building exact per-character offsets for every post would cost more than all of the normalising; only
-    posts with a match need them, so steps record a cheap recipe (or a list of segments) and :meth:`span`
-    resolves it on demand.
+    Building per-character offsets for every text would cost as much as the normalising itself; only texts
+    with a match need them, so steps that drop characters record a recipe (a callable) that :meth:`span`
+    runs — and composes into one list — the first time it is asked.
     """
 
-    __slots__ = ("text", "_maps")
+    __slots__ = ("text", "_maps", "_flat")
 
-    def __init__(self, text: str, maps: tuple[Segments | Callable[[], Segments], ...] = ()) -> None:
+    def __init__(self, text: str, maps: tuple[Offsets | Callable[[], Offsets], ...] = ()) -> None:
         self.text = text
         self._maps = maps
+        self._flat: Offsets | None = None
 
     @classmethod
     def of(cls, text: str) -> Mapped:
         return cls(text)
 
-    def derive(self, text: str, segments: Segments | Callable[[], Segments] | None) -> Mapped:
-        """A new text derived from this one; ``segments`` is None when positions did not move."""
-        if segments is None:
+    def derive(self, text: str, offsets: Offsets | Callable[[], Offsets] | None) -> Mapped:
+        """A new text derived from this one; ``offsets`` (into this text) is None when nothing moved."""
+        if offsets is None:
             return Mapped(text, self._maps)
-        return Mapped(text, self._maps + (segments,))
+        return Mapped(text, self._maps + (offsets,))
 
     def orig(self, i: int) -> int:
         """Index of the original character that normalised character ``i`` comes from."""
-        maps = self._maps
-        for k in range(len(maps) - 1, -1, -1):
-            segs = maps[k]
-            if callable(segs):
-                segs = segs()
-            at, to, stride = segs[bisect_right(segs, (i, _INF, 0)) - 1]
-            i = to + (i - at) * stride
-        return i
+        if not self._maps:
+            return i
+        flat = self._flat
+        if flat is None:
+            flat = self._flat = self._compose()
+        return flat[i]
+
+    def _compose(self) -> Offsets:
+        levels = [m() if callable(m) else m for m in self._maps]
+        flat = levels[-1]
+        for level in reversed(levels[:-1]):
+            flat = [level[i] for i in flat]
+        return flat
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covered by normalised ``[start, end)``."""
@@ -72,28 +76,20 @@ class Mapped:
 
     @property
     def offsets(self) -> list[int]:
-        """Per-character original indices (for tests and debugging; :meth:`span` is the cheap way)."""
+        """Per-character original indices (tests and debugging)."""
         return [self.orig(i) for i in range(len(self.text))]
 
 
-_INF = float("inf")
+def _kept_runs(text: str, pattern: re.Pattern[str]) -> Callable[[], Offsets]:
+    """Lazily: the offsets of the concatenation of ``pattern``'s matches back into ``text``."""
 
+    def offsets() -> Offsets:
+        out: Offsets = []
+        for run in pattern.finditer(text):
+            out.extend(range(run.start(), run.end()))
+        return out
 
-def _kept_runs(text: str, pattern: re.Pattern[str]) -> Callable[[], Segments]:
-    """Lazily: segments mapping the concatenation of ``pattern``'s matches back into ``text``."""
-    memo: Segments = []
-
-    def segments() -> Segments:
-        if not memo:
-            pos = 0
-            for run in pattern.finditer(text):
-                memo.append((pos, run.start(), 1))
-                pos += run.end() - run.start()
-            if not memo:
-                memo.append((0, 0, 1))
-        return memo
-
-    return segments
+    return offsets
 
 
 # Characters that render as nothing; inserted between characters to break keyword filters.
@@ -315,20 +311,19 @@ def _sub_mapped(m: Mapped, pattern: re.Pattern[str], repl: Callable[[re.Match[st
     """``pattern.sub`` that keeps the map: a same-length replacement maps 1:1, any other to its first character."""
     text = m.text
     parts: list[str] = []
-    segments: Segments = [(0, 0, 1)]
-    last = pos = 0
+    offsets: Offsets = []
+    last = 0
     for hit in pattern.finditer(text):
         s, e = hit.span()
         new = repl(hit)
         parts.append(text[last:s])
-        pos += s - last
+        offsets.extend(range(last, s))
         parts.append(new)
-        segments.append((pos, s, 1 if len(new) == e - s else 0))
-        pos += len(new)
-        segments.append((pos, e, 1))
+        offsets.extend(range(s, e) if len(new) == e - s else [s] * len(new))
         last = e
     parts.append(text[last:])
-    return m.derive("".join(parts), segments)
+    offsets.extend(range(last, len(text)))
+    return m.derive("".join(parts), offsets)
 
 
 def apply_aliases(m: Mapped) -> Mapped:
