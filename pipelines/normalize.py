@@ -16,7 +16,7 @@ from pipelines.base import Stage
 CN_TZ = timezone(timedelta(hours=8))
 _BR = re.compile(r"<br\s*/?>", re.I)
 _IMG_ALT = re.compile(r"<img[^>]*\balt=[\"']?(\[[^\]\"'>]{1,12}\])[^>]*>", re.I)  # Weibo emoticons: alt=[doge]
-_WEIBO_TAG = re.compile(r"#([^#\s][^#\n]{0,40}?)#")
+_WEIBO_TAG = re.compile(r"#([^#\s]{1,40})#")
 _HASH_TAG = re.compile(r"(?<![#\w])#([^\s#@，。！？,.!?]{1,30})(?=\s|$|[，。！？,.!?])")
 _SPACES = re.compile(r"[ \t\u3000]+")
 
