@@ -113,6 +113,8 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_TIMES = 2
+# Callbacks retry truncated JSON with Scrapy's own get_retry_request, which carries these keys on purpose.
+META_COPY_WARN_SKIP_KEYS = ["retry_times", "download_latency"]
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30
 COOKIES_ENABLED = True

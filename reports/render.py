@@ -67,6 +67,16 @@ def _where(match: dict[str, Any]) -> str:
     return f"{label}：{match.get('term')}"
 
 
+def _seconds(value: Any) -> str:
+    """ISO 8601 to the second (what a complaint form takes); anything unparsable is shown as it is."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(str(value)).isoformat(timespec="seconds")
+    except ValueError:
+        return str(value)
+
+
 def target(post: dict[str, Any]) -> dict[str, Any]:
     """One flagged post as the template's target: plain strings, nothing left for the template to guess."""
     detection = post.get("detection") or {}
@@ -81,14 +91,16 @@ def target(post: dict[str, Any]) -> dict[str, Any]:
         "author_name": author.get("name") or "",
         "author_id": author.get("id") or "",
         "author_url": author.get("url") or "",
-        "published_at": post.get("published_at") or "",
-        "captured_at": post.get("captured_at") or "",
+        "published_at": _seconds(post.get("published_at")),
+        "captured_at": _seconds(post.get("captured_at")),
         "category_label": CATEGORY_LABELS.get(detection.get("category") or "", detection.get("category") or "未分类"),
         "score": float(detection.get("score") or 0.0),
         "terms": sorted({m.get("term") for m in matches if m.get("term")}),
         "where": list(dict.fromkeys(_where(m) for m in matches)),
         "contacts": [{"kind": c.get("kind", ""), "value": c.get("value", "")} for c in post.get("contacts") or []],
         "raw_ref": post.get("raw_ref") or "",
+        "evidence": [{"kind": m.get("kind") or "", "sha256": m["sha256"], "path": m.get("path") or ""}
+                     for m in post.get("media") or [] if isinstance(m, dict) and m.get("sha256")],
         "excerpt": excerpt,
     }
 

@@ -19,13 +19,14 @@ def post(platform: str, post_id: str, **kw: object) -> dict:
         "platform": platform, "post_id": post_id, "url": f"https://m.weibo.cn/detail/{post_id}", "flagged": True,
         "author": {"id": "99", "name": "小王", "url": "https://m.weibo.cn/u/99"},
         "text": "专业征信修复，加微信 zx8899", "captured_at": "2026-11-21T10:00:00+08:00", "raw_ref": "sha256:ab",
-        "published_at": "2026-11-20T09:00:00+08:00", "ocr_text": "",
+        "published_at": "2026-11-20T09:00:00.123456+08:00", "ocr_text": "",
         "detection": {"category": "credit_repair", "score": 0.91, "matches": [
             {"term": "征信修复", "kind": "category", "source": "text"},
             {"term": "停息挂账", "kind": "category", "source": "image:0"},
             {"term": "加V", "kind": "cta", "source": "frame:3.0"},
         ]},
         "contacts": [{"kind": "wechat", "value": "zx8899"}],
+        "media": [{"kind": "image", "sha256": "c0ffee" * 10 + "abcd", "path": "c0/c0ffee.jpg"}, {"kind": "video"}],
     }
     base.update(kw)
     return base
@@ -38,8 +39,8 @@ def test_one_report_per_platform_with_the_required_fields(tmp_path: Path) -> Non
     assert {(r.platform, r.targets) for r in written} == {("weibo", 2), ("douyin", 1)}
     html = (tmp_path / "B1" / "takedown-weibo.html").read_text(encoding="utf-8")
     for needle in ("示例消费金融股份有限公司", "91500000XXXXXXXXXX", "https://m.weibo.cn/detail/1",
-                   "https://m.weibo.cn/u/99", "2026-11-21T10:00:00+08:00", "征信修复", "图片 1：停息挂账",
-                   "wechat: zx8899", "sha256:ab", "第一千一百九十五条", "批次 B1", "微博社区公约"):
+                   "https://m.weibo.cn/u/99", "2026-11-21T10:00:00+08:00", "2026-11-20T09:00:00+08:00", "征信修复", "图片 1：停息挂账",
+                   "wechat: zx8899", "sha256:ab", "image: " + "c0ffee" * 10 + "abcd", "第一千一百九十五条", "批次 B1", "微博社区公约"):
         assert needle in html, needle
     assert "detail/4" not in html
 
