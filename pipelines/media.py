@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import scrapy.pipelines.media as scrapy_media
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FilesPipeline
@@ -215,7 +215,8 @@ class MediaStage(FilesPipeline, Stage):
         error = failure.value
         if isinstance(error, MediaFailure):
             raise error
-        if isinstance(error, CancelledError) and "max size" in str(error):
+        # Over the cap by Content-Length, Scrapy says "max size"; over it mid-stream, it cancels without a word.
+        if isinstance(error, (DownloadCancelledError, CancelledError)) and ("max size" in str(error) or not str(error)):
             raise MediaFailure("too-large") from error
         if isinstance(error, IgnoreRequest):
             raise MediaFailure("filtered") from error
