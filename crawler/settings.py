@@ -120,6 +120,7 @@ DOWNLOAD_TIMEOUT = 30
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 15.0  # progress lines (pages, items per minute) during a sweep
 FEED_EXPORT_ENCODING = "utf-8"
 
 # --- Browser (Douyin) ------------------------------------------------------------------------------------

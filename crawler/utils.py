@@ -45,3 +45,8 @@ def as_int(value: Any, default: int | None = None) -> int | None:
         except ValueError:
             return default
     return default
+
+
+def counts(**values: Any) -> dict[str, int]:
+    """Engagement counts that parse (see :func:`as_int`), keyed by our names; the rest are left out."""
+    return {k: n for k, v in values.items() if (n := as_int(v)) is not None}

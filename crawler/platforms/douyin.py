@@ -20,7 +20,7 @@ from scrapy.http import Request, Response
 
 from crawler.items import AdPost
 from crawler.platforms.base import CN_TZ, PlatformSpider
-from crawler.utils import as_int, traverse
+from crawler.utils import as_int, counts, traverse
 
 SEARCH_API = "/aweme/v1/web/general/search/single"
 
@@ -141,12 +141,8 @@ class DouyinSpider(PlatformSpider):
             video_url=None if images else traverse(aweme, "video", "play_addr", "url_list", 0),
             cover_url=traverse(aweme, "video", "cover", "url_list", 0),
             published_at=datetime.fromtimestamp(created, CN_TZ) if created else None,
-            engagement={k: v for k, v in {
-                "likes": as_int(stats.get("digg_count")),
-                "comments": as_int(stats.get("comment_count")),
-                "shares": as_int(stats.get("share_count")),
-                "collects": as_int(stats.get("collect_count")),
-            }.items() if v is not None},
+            engagement=counts(likes=stats.get("digg_count"), comments=stats.get("comment_count"),
+                              shares=stats.get("share_count"), collects=stats.get("collect_count")),
             keyword=keyword,
             raw=aweme,
         )

@@ -12,7 +12,7 @@ from scrapy.http import Request, Response
 
 from crawler.items import AdPost
 from crawler.platforms.base import CN_TZ, PlatformSpider
-from crawler.utils import as_int, traverse
+from crawler.utils import as_int, counts, traverse
 
 # Search tabs: 1 = 综合 (all), 61 = 实时 (realtime), 60 = 热门 (hot), 64 = 视频 (video).
 SEARCH_TYPES = {"all": 1, "realtime": 61, "hot": 60, "video": 64}
@@ -134,11 +134,8 @@ class WeiboSpider(PlatformSpider):
             video_url=video if page_info.get("type") == "video" else None,
             cover_url=traverse(page_info, "page_pic", "url") if page_info.get("type") == "video" else None,
             published_at=parse_created_at(mblog.get("created_at")),
-            engagement={k: v for k, v in {
-                "likes": as_int(mblog.get("attitudes_count")),
-                "comments": as_int(mblog.get("comments_count")),
-                "shares": as_int(mblog.get("reposts_count")),
-            }.items() if v is not None},
+            engagement=counts(likes=mblog.get("attitudes_count"), comments=mblog.get("comments_count"),
+                              shares=mblog.get("reposts_count")),
             keyword=keyword,
             raw=mblog,
         )
