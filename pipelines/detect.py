@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -15,6 +16,14 @@ from pipelines.detection import Detector
 @dataclass(frozen=True)
 class DetectConfig:
     threshold: float
+    lexicon: str | None  # path of the lexicon YAML; None = pipelines/lexicon.yaml
+
+
+@lru_cache(maxsize=4)
+def shared_detector(threshold: float, lexicon: str | None) -> Detector:
+    """One detector per (threshold, lexicon) per process: its automaton takes a moment to build, and a sweep
+    runs several spiders (each with its own pipeline instances) in one process."""
+    return Detector(threshold=threshold, lexicon_path=lexicon)
 
 
 def detection_sources(adapter: ItemAdapter) -> list[tuple[str, str]]:
@@ -35,17 +44,21 @@ class DetectStage(Stage):
 
     @classmethod
     def config_from_settings(cls, settings: BaseSettings) -> DetectConfig:
-        return DetectConfig(threshold=settings.getfloat("ADWATCH_DETECT_THRESHOLD", 0.5))
+        return DetectConfig(
+            threshold=settings.getfloat("ADWATCH_DETECT_THRESHOLD", 0.5),
+            lexicon=settings.get("ADWATCH_LEXICON") or None,
+        )
 
     def open_spider(self) -> None:
-        self.detector = Detector(threshold=self.config.threshold)
+        self.detector = shared_detector(self.config.threshold, self.config.lexicon)
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         platform = adapter["platform"]
         result = self.detector.detect(detection_sources(adapter))
-        adapter["detection"] = result.to_dict()
-        adapter["contacts"] = result.to_dict().get("contacts") or []
+        detection = result.to_dict()
+        adapter["detection"] = detection
+        adapter["contacts"] = detection["contacts"]
         adapter["flagged"] = result.flagged
         self.count("checked", platform=platform)
         if result.flagged:
