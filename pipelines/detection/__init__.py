@@ -15,8 +15,10 @@ is then scored together (formula in ``pipelines/lexicon.yaml``).
 from __future__ import annotations
 
 import math
+from itertools import accumulate
 import re
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from typing import Any
 from pipelines.detection.contacts import Contact, find_contacts, merge_contacts
 from pipelines.detection.lexicon import CATEGORY, CONTEXT, CTA, NEGATIVE, Lexicon, load_lexicon
 from pipelines.detection.matcher import Matcher
-from pipelines.detection.normalize import compact_view, light_view
+from pipelines.detection.normalize import BOUNDARY, compact_view, light_view
 
 __all__ = ["Detection", "Detector", "Match", "source_label"]
 
@@ -39,7 +41,7 @@ EVIDENCE_NAMES = {CATEGORY: "service terms", CTA: "call to action", CONTEXT: "de
 # Quoted words are mentioned rather than said ("以“征信修复”为幌子"): a quoted service term counts half, a
 # quoted call to action not at all. An opening mark without its closing one quotes to the end of the text.
 QUOTED_CATEGORY_FACTOR = 0.5
-QUOTES = re.compile(r"“[^”]*(?:”|$)|「[^」]*(?:」|$)|『[^』]*(?:』|$)|《[^》]*》|\"[^\"]*(?:\"|$)")
+QUOTES = re.compile(r"“[^”丄]*(?:”|丄|$)|「[^」丄]*(?:」|丄|$)|『[^』丄]*(?:』|丄|$)|《[^》丄]*》|\"[^\"丄]*(?:\"|丄|$)")
 
 
 @dataclass
@@ -147,28 +149,36 @@ class Detector:
         self._order = {c: i for i, c in enumerate(self.lexicon.categories)}
 
     def detect(self, sources: list[tuple[str, str]]) -> Detection:
+        texts = [(source, text) for source, text in sources if text]
+        if not texts:
+            return self._decide([], [])
+        # All texts of the post are normalised and matched in one go (most of the cost is per call, not per
+        # character), joined by a boundary no term, pattern or contact can span.
+        joined = BOUNDARY.join(text for _, text in texts)
+        starts = list(accumulate((len(t) + len(BOUNDARY) for _, t in texts[:-1]), initial=0))
+        light = light_view(joined)
+        compact = compact_view(light)
+        hits = self.matcher.find(compact.text)
+        quotes = [q.span() for q in QUOTES.finditer(joined)] if hits and _has_quotes(joined) else []
         matches: list[Match] = []
-        contacts: list[Contact] = []
-        for source, text in sources:
-            if not text:
-                continue
-            light = light_view(text)
-            compact = compact_view(light)
-            hits = self.matcher.find(compact.text)
-            quotes = [q.span() for q in QUOTES.finditer(text)] if hits and _has_quotes(text) else []
-            for start, end, term in hits:
-                s, e = compact.span(start, end)
-                snippet = text[max(0, s - SNIPPET_WIDTH) : e + SNIPPET_WIDTH].replace("\n", " ")
-                quoted = any(qs < s and e <= qe for qs, qe in quotes)
-                weight = term.weight
-                if quoted and term.kind == CATEGORY:
-                    weight *= QUOTED_CATEGORY_FACTOR
-                elif quoted and term.kind == CTA:
-                    weight = 0.0
-                matches.append(Match(term.term, term.kind, term.category, source, s, e, snippet, weight, quoted))
-            contacts.extend(find_contacts(light, text, source))
-        contacts = merge_contacts(contacts)
-        return self._decide(matches, contacts)
+        for start, end, term in hits:
+            s, e = compact.span(start, end)
+            k = bisect_right(starts, s) - 1
+            source, text = texts[k]
+            ls, le = s - starts[k], e - starts[k]
+            snippet = text[max(0, ls - SNIPPET_WIDTH) : le + SNIPPET_WIDTH].replace("\n", " ")
+            quoted = any(qs < s and e <= qe for qs, qe in quotes)
+            weight = term.weight
+            if quoted and term.kind == CATEGORY:
+                weight *= QUOTED_CATEGORY_FACTOR
+            elif quoted and term.kind == CTA:
+                weight = 0.0
+            matches.append(Match(term.term, term.kind, term.category, source, ls, le, snippet, weight, quoted))
+        contacts = []
+        for c in find_contacts(light, joined, ""):
+            k = bisect_right(starts, c.start) - 1
+            contacts.append(replace(c, source=texts[k][0], start=c.start - starts[k]))
+        return self._decide(matches, merge_contacts(contacts))
 
     def _decide(self, matches: list[Match], contacts: list[Contact]) -> Detection:
         contact_dicts = [c.to_dict() for c in contacts]

@@ -48,6 +48,7 @@ class Contact:
     value: str
     raw: str
     source: str
+    start: int = 0  # offset of raw in the text it was found in
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "value": self.value, "raw": self.raw, "source": self.source}
@@ -64,7 +65,7 @@ def find_contacts(light: Mapped, original: str, source: str) -> list[Contact]:
 
     def add(kind: str, value: str, start: int, end: int) -> None:
         s, e = light.span(start, end)
-        found.append(Contact(kind, value, original[s:e], source))
+        found.append(Contact(kind, value, original[s:e], source, s))
 
     # Cheap checks first: most texts hold no contact at all, and each pattern needs some tell-tale character.
     has_digits = DIGIT.search(text) is not None

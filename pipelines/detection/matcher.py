@@ -7,6 +7,7 @@ import re
 import ahocorasick
 
 from pipelines.detection.lexicon import CATEGORY, Lexicon, Term
+from pipelines.detection.normalize import BOUNDARY_CHAR
 
 Hit = tuple[int, int, Term]  # start, end (in the normalised text), the lexicon term
 _ASCII_WORD = re.compile(r"[a-z0-9]")
@@ -22,13 +23,9 @@ class Matcher:
             # Latin spellings (zxxf, fcs, qq) must stand alone: "fcs" inside "https" is not 反催收.
             self.automaton.add_word(spelling, (len(spelling), term, spelling.isascii()))
         self.automaton.make_automaton()
-        # All phrase patterns in one alternation, one pass per text; the group name says which one matched.
-        self.patterns = {f"p{i}": p.term for i, p in enumerate(lexicon.patterns)}
-        self.pattern_re = (
-            re.compile("|".join(f"(?P<p{i}>{p.regex.pattern})" for i, p in enumerate(lexicon.patterns)))
-            if lexicon.patterns
-            else None
-        )
+        # One regex per phrase pattern: separately each keeps the engine's literal-prefix shortcuts, which an
+        # alternation of all of them loses (measured: half the time).
+        self.patterns = [(p.regex.finditer, p.term) for p in lexicon.patterns]
 
     def find(self, text: str) -> list[Hit]:
         """Non-overlapping-by-containment hits: a term inside a longer matched term is dropped."""
@@ -42,10 +39,11 @@ class Matcher:
             ):
                 continue
             hits.append((start, end + 1, term))
-        if hits and self.pattern_re is not None:
-            for found in self.pattern_re.finditer(text):
-                if found.end() > found.start():
-                    hits.append((found.start(), found.end(), self.patterns[found.lastgroup or ""]))
+        if hits:
+            for finditer, term in self.patterns:
+                for found in finditer(text):
+                    if found.end() > found.start() and BOUNDARY_CHAR not in found.group():
+                        hits.append((found.start(), found.end(), term))
         return _drop_contained(hits) if len(hits) > 1 else hits
 
 

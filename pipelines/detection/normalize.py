@@ -92,6 +92,11 @@ def _kept_runs(text: str, pattern: re.Pattern[str]) -> Callable[[], Offsets]:
     return offsets
 
 
+# Put between the texts of one post when they are normalised together: a (rare) letter, so it survives separator
+# removal, that no lexicon term, phrase pattern (matcher rejects hits containing it) or contact pattern contains.
+BOUNDARY = "\n丄\n"
+BOUNDARY_CHAR = "丄"
+
 # Characters that render as nothing; inserted between characters to break keyword filters.
 INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u200b\u200c\u200d\u200e\u200f" \
     "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c" \
