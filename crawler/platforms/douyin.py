@@ -23,6 +23,8 @@ from crawler.platforms.base import CN_TZ, PlatformSpider
 from crawler.utils import as_int, counts, traverse
 
 SEARCH_API = "/aweme/v1/web/general/search/single"
+# Douyin's interstitial verification page (served instead of the search page when it suspects a bot).
+VERIFY_PAGE_MARKERS = ("验证码中间页", 'id="captcha_container"', "verify.snssdk.com")
 
 
 class XhrLog:
@@ -75,6 +77,8 @@ class DouyinSpider(PlatformSpider):
         log = self._xhr.setdefault(page, XhrLog())
         pages = 0
         try:
+            if any(marker in response.text for marker in VERIFY_PAGE_MARKERS):
+                self.stop_platform("captcha", response)
             while True:
                 body = await log.next(self.cfg.idle_seconds)
                 if body is None:

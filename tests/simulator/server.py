@@ -44,7 +44,8 @@ class SimConfig:
 
     seed: int = 7
     page_size: int = 10
-    # platform -> "418" | "login" (Weibo) or "captcha" (Douyin): every search request is refused that way.
+    # platform -> "418" | "login" (Weibo), "captcha" (Douyin XHR verify_check) or "verify" (Douyin's verification
+    # interstitial instead of the search page): every search request is refused that way.
     ban: dict[str, str] = field(default_factory=dict)
     # The corpus's fixed awkward states (first-hit 429, truncated page, slow page); off for benchmarks.
     faults: bool = True
@@ -456,6 +457,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ROUTES:
             return ROUTES[path](self.sim, query)
         if path.startswith("/search/"):
+            if self.sim.config.ban.get("douyin") == "verify":
+                page = "<!DOCTYPE html><html><head><meta charset='utf-8'><title>验证码中间页</title></head>" \
+                       "<body><div id='captcha-verify-image'></div></body></html>"
+                return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
             return douyin_search_page(self.sim, unquote(path[len("/search/") :]))
         if path.startswith("/detail/"):
             return weibo_detail(self.sim, path.rsplit("/", 1)[-1])
