@@ -87,14 +87,22 @@ def _line(text: str, box: Any, confidence: float) -> OcrLine:
 
 
 class RapidOcrEngine:
-    """PP-OCRv4 det + rec (+ the mobile angle classifier) on ONNX Runtime, with the models from the wheel."""
+    """PP-OCRv4 det + rec (+ the mobile angle classifier) on ONNX Runtime, with the models from the wheel.
+
+    ``det_max_side`` caps the detector's input at the picture's own size (≤ that many pixels on the long side);
+    the stock setting instead scales the *short* side up to 736 px, which for a 540×720 poster means detecting
+    on 736×981 — slower and, on posters, no more accurate (bench/ocr.py). The tuned setting also skips the
+    0°/180° line classifier: ads are posted upright (vertical lines are still turned by the detector's crop).
+    ``None`` keeps the stock settings.
+    """
 
     name = "rapidocr"
 
-    def __init__(self, min_confidence: float = 0.5) -> None:
+    def __init__(self, min_confidence: float = 0.5, det_max_side: int | None = 960) -> None:
         from rapidocr_onnxruntime import RapidOCR  # heavy import: only when the engine is built
 
-        self._ocr = RapidOCR(text_score=min_confidence)
+        tuned = {"det_limit_type": "max", "det_limit_side_len": det_max_side, "use_cls": False} if det_max_side else {}
+        self._ocr = RapidOCR(text_score=min_confidence, **tuned)
 
     def recognize(self, image: Image.Image) -> list[OcrLine]:
         result, _elapsed = self._ocr(image.convert("RGB"))
@@ -106,7 +114,7 @@ class PaddleOcrEngine:
 
     name = "paddleocr"
 
-    def __init__(self, model_dir: str, min_confidence: float = 0.5) -> None:
+    def __init__(self, model_dir: str, min_confidence: float = 0.5, det_max_side: int | None = 960) -> None:
         try:
             from paddleocr import PaddleOCR
         except ImportError as exc:
@@ -122,6 +130,7 @@ class PaddleOcrEngine:
             use_doc_unwarping=False,
             use_textline_orientation=False,
             text_rec_score_thresh=min_confidence,
+            **({"text_det_limit_type": "max", "text_det_limit_side_len": det_max_side} if det_max_side else {}),
         )
 
     def recognize(self, image: Image.Image) -> list[OcrLine]:
@@ -134,12 +143,13 @@ class PaddleOcrEngine:
         return lines
 
 
-def make_engine(name: str, model_dir: str = "", min_confidence: float = 0.5) -> OcrEngine:
+def make_engine(name: str, model_dir: str = "", min_confidence: float = 0.5,
+                det_max_side: int | None = 960) -> OcrEngine:
     """The engine called ``name`` ("rapidocr" | "paddleocr"); raises ``NotConfigured`` when it cannot run."""
     if name == "rapidocr":
-        return RapidOcrEngine(min_confidence)
+        return RapidOcrEngine(min_confidence, det_max_side)
     if name == "paddleocr":
-        return PaddleOcrEngine(model_dir, min_confidence)
+        return PaddleOcrEngine(model_dir, min_confidence, det_max_side)
     raise NotConfigured(f"unknown OCR engine {name!r}")
 
 
@@ -410,7 +420,8 @@ class OcrStage(Stage):
 
     def open_spider(self) -> None:
         started = time.perf_counter()
-        engine = make_engine(self.config.engine, self.config.model_dir, self.config.min_confidence)
+        engine = make_engine(self.config.engine, self.config.model_dir, self.config.min_confidence,
+                             self.config.max_side)
         self.stats.set_value("adwatch/ocr/engine_load_seconds", round(time.perf_counter() - started, 2))
         cache = OcrCache(self.config.cache_path) if self.config.cache_path else None
         self.reader = Reader(engine, cache, max_side=self.config.max_side)
