@@ -24,7 +24,7 @@ CATEGORY_LABELS = {
     "debt_relief": "债务减免 / 停息挂账",
     "credit_repair": "征信修复",
     "stop_collection": "停止催收 / 代理维权",
-    "illegal_complaint_proxy": "非法代理投诉",
+    "proxy_complaint": "非法代理投诉 / 代理退保",
     "loan_intermediary": "非法贷款中介",
 }
 

@@ -17,6 +17,7 @@ from pipelines.store import SqliteStore
 from tests.simulator import SimConfig, Simulator
 
 PROJECT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.es_fixtures"]  # the real Elasticsearch node (session scope)
 
 
 @pytest.fixture(autouse=True)
