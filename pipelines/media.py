@@ -257,7 +257,9 @@ class MediaStage(FilesPipeline, Stage):
 
 def _mime(response: Response) -> str | None:
     value = response.headers.get("Content-Type")
-    return value.decode("latin-1").split(";")[0].strip().lower() or None if value else None
+    if not value:
+        return None
+    return value.decode("latin-1").split(";")[0].strip().lower() or None
 
 
 def _extension(request: Request, response: Response) -> str:
