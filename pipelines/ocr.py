@@ -443,28 +443,34 @@ class OcrStage(Stage):
         for asset in list(adapter.get("media") or []):
             if asset.error or not asset.path or asset.kind == "frame":
                 continue
-            if asset.kind == "video":
-                shown = ""
-                for frame_asset, image in self._frames(asset, platform):
-                    frames.append(frame_asset)
-                    found = self._read(f"frame:{frame_asset.timestamp}", frame_asset, image, platform)
-                    # A caption held across samples: the first frame showing it is the evidence.
-                    if found and found["text"] != shown:
-                        entries.append(found)
-                        shown = found["text"]
-            else:
-                image = self._image(asset, platform)
-                if image is not None:
-                    source = "cover" if asset.kind == "cover" else f"image:{asset.index}"
-                    found = self._read(source, asset, image, platform)
-                    if found:
-                        entries.append(found)
+            try:
+                self._read_asset(asset, platform, entries, frames)
+            except Exception as exc:  # one unreadable file must never cost the post (Scrapy would drop it)
+                self._bad(asset, "error", repr(exc), platform)
         if frames:
             adapter["media"] = list(adapter.get("media") or []) + frames
         adapter["ocr"] = entries
         adapter["ocr_text"] = "\n".join(e["text"] for e in entries)
         self.count("posts", platform=platform)
         return item
+
+    def _read_asset(self, asset: MediaAsset, platform: str, entries: list[dict[str, Any]],
+                    frames: list[MediaAsset]) -> None:
+        if asset.kind == "video":
+            shown = ""
+            for frame_asset, image in self._frames(asset, platform):
+                frames.append(frame_asset)
+                found = self._read(f"frame:{frame_asset.timestamp}", frame_asset, image, platform)
+                # A caption held across samples: the first frame showing it is the evidence.
+                if found and found["text"] != shown:
+                    entries.append(found)
+                    shown = found["text"]
+            return
+        image = self._image(asset, platform)
+        if image is not None:
+            found = self._read("cover" if asset.kind == "cover" else f"image:{asset.index}", asset, image, platform)
+            if found:
+                entries.append(found)
 
     def _read(self, source: str, asset: MediaAsset, image: Image.Image, platform: str) -> dict[str, Any] | None:
         """The ``ocr`` entry for one picture, or None when it has no text."""

@@ -115,3 +115,22 @@ def test_failed_downloads_are_not_read(stage: OcrStage) -> None:
 def test_empty_engine_setting_switches_the_stage_off() -> None:
     with pytest.raises(NotConfigured):
         OcrStage.from_crawler(get_crawler(settings_dict={"ADWATCH_OCR_ENGINE": ""}))
+
+
+class _BrokenEngine:
+    """An engine whose runtime fails (a corrupt model file, an ONNX Runtime error)."""
+
+    name = "broken"
+
+    def recognize(self, image):  # type: ignore[no-untyped-def]
+        raise RuntimeError("onnxruntime: invalid model")
+
+
+def test_an_engine_failure_costs_the_text_not_the_post(stage: OcrStage, tmp_path: Path) -> None:
+    stage.reader.engine = _BrokenEngine()
+    item = AdPost(platform="weibo", post_id="5", url="https://m.weibo.cn/detail/5", media=[
+        _asset(tmp_path / "media", "image", image_bytes("征信修复", 8), ".jpg"),
+    ])
+    assert stage.read_item(item) is item
+    assert item.ocr == [] and item.media[0].error.startswith("error: RuntimeError")
+    assert _stats(stage)["adwatch/ocr/bad/error"] == 1
