@@ -50,6 +50,7 @@ class SimConfig:
     # The corpus's fixed awkward states (first-hit 429, truncated page, slow page); off for benchmarks.
     faults: bool = True
     slow_seconds: float = 1.5
+    latency: float = 0.0  # added to every search API response (tests that must catch a sweep mid-way)
     # Keywords starting with "bench" return this many synthetic pages (benchmarks).
     bench_pages: int = 0
 
@@ -99,6 +100,8 @@ class Simulator:
     def count_request(self, path: str) -> None:
         with self._lock:
             self.requests[path] = self.requests.get(path, 0) + 1
+        if self.config.latency and path in ROUTES:
+            time.sleep(self.config.latency)
 
     # --- media URLs (CDN-like paths on our own origin) ---------------------------------------------------
     def image_url(self, post: SimPost, k: int) -> str:

@@ -1,0 +1,50 @@
+"""A sweep killed mid-way (SIGKILL: no clean shutdown) loses nothing it had collected; a rerun completes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipelines.store import SqliteStore
+from tests.conftest import PROJECT, run_sweep
+from tests.simulator.corpus import build_corpus
+
+
+def test_killed_sweep_keeps_what_it_stored(make_simulator, tmp_path: Path) -> None:
+    sim = make_simulator(latency=0.3, faults=False)
+    env = {**{k: v for k, v in os.environ.items() if "proxy" not in k.lower()}, "ADWATCH_DATA_DIR": str(tmp_path)}
+    cmd = [sys.executable, "-m", "scrapy", "sweep", "--origin", sim.origin, "--platforms", "weibo", "--no-report",
+           "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = tmp_path / "adwatch.sqlite3"
+    stored_before_kill = 0
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists():
+                store = SqliteStore(db)
+                stored_before_kill = store.count()
+                store.close()
+                if stored_before_kill >= 5:
+                    break
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert stored_before_kill >= 5, "the sweep stored nothing before the deadline"
+    corpus = [p for p in build_corpus()["weibo"] if not p.deleted]
+
+    store = SqliteStore(db)
+    after_kill = store.count()
+    store.close()
+    assert stored_before_kill <= after_kill < len(corpus)  # killed mid-way, and nothing committed was lost
+
+    rerun = run_sweep(sim.origin, tmp_path, "--no-report", "--platforms", "weibo")
+    assert rerun.proc.returncode == 0, rerun.output[-3000:]
+    store = rerun.store()
+    assert store.count() == len(corpus)  # completed, one row per post
+    assert rerun.stat("weibo", "adwatch/store/updated") >= after_kill
