@@ -61,6 +61,7 @@ class PlatformSpider(scrapy.Spider):
     html_text: ClassVar[bool] = False
     cfg: SpiderConfig
     _blocked: str | None = None
+    _warned: frozenset[str] = frozenset()
 
     def __init__(self, *args: Any, keywords: str | None = None, watchlist: str | None = None,
                  max_pages: str | int | None = None, **kwargs: Any) -> None:
@@ -117,13 +118,19 @@ class PlatformSpider(scrapy.Spider):
         )
         raise CloseSpider(f"blocked:{reason}")
 
+    def warn_once(self, kind: str, msg: str, *args: Any) -> None:
+        """Count ``kind`` and log ``msg`` the first time only: one broken endpoint must not flood the log."""
+        self.count(kind)
+        if kind not in self._warned:
+            self._warned = self._warned | {kind}
+            self.logger.warning(msg + " (further ones are only counted in adwatch/%s/%s)", *args, self.name, kind)
+
     def load_json(self, response: Response) -> Any:
-        """The response's JSON, or None after counting it and scheduling one retry (truncated or garbled bodies)."""
+        """The response's JSON, or None after counting it (truncated or garbled bodies); the caller retries."""
         try:
             return json.loads(response.text)
         except (ValueError, AttributeError) as exc:
-            self.count("malformed")
-            self.logger.warning("%s: malformed JSON from %s (%s); retrying", self.name, response.url, exc)
+            self.warn_once("malformed", "%s: malformed JSON from %s (%s)", self.name, response.url, exc)
             return None
 
     def retry(self, request: Request, reason: str) -> Request | None:

@@ -90,8 +90,8 @@ class DouyinSpider(PlatformSpider):
                 try:
                     data = json.loads(body)
                 except ValueError:
-                    self.count("malformed")  # the page script retries by itself; its retry is the next body
-                    self.logger.warning("douyin: malformed search JSON for %r (page script retries)", keyword)
+                    # The page script retries by itself; its retry is the next body.
+                    self.warn_once("malformed", "douyin: malformed search JSON for %r (the page retries)", keyword)
                     continue
                 if traverse(data, "search_nil_info", "search_nil_type") == "verify_check":
                     self.stop_platform("captcha", response)
