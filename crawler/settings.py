@@ -97,7 +97,16 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.extensions.SweepSummary": 500,
+    "spidermon.contrib.scrapy.extensions.Spidermon": 600,
 }
+
+# --- Monitors (crawler/monitors.py) ----------------------------------------------------------------------
+SPIDERMON_ENABLED = True
+SPIDERMON_SPIDER_CLOSE_MONITORS = ["crawler.monitors.SweepCloseSuite"]
+SPIDERMON_EXPECTED_FINISH_REASONS = ["finished"]
+SPIDERMON_MAX_ERRORS = 0  # log_count/ERROR: a block is logged as one
+SPIDERMON_MIN_ITEMS = 1
+ADWATCH_MAX_MALFORMED_RATIO = 0.2
 
 # --- Politeness ------------------------------------------------------------------------------------------
 # Robots files of these platforms disallow everything to every crawler but search engines; adwatch reads

@@ -74,8 +74,11 @@ class PlatformSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
+        origin = s.getdict("PLATFORM_ORIGINS").get(cls.name)
+        if not origin:
+            raise ValueError(f"PLATFORM_ORIGINS has no origin for {cls.name!r}: add one to crawler/settings.py")
         spider.cfg = SpiderConfig(
-            origin=s.getdict("PLATFORM_ORIGINS")[cls.name].rstrip("/"),
+            origin=origin.rstrip("/"),
             keywords=tuple(load_keywords(cls.name, spider._watchlist_arg or s.get("ADWATCH_WATCHLIST"), spider._keywords_arg)),
             max_pages=int(spider._max_pages_arg or s.getint("ADWATCH_MAX_PAGES", 50)),
             idle_seconds=s.getfloat("ADWATCH_PLAYWRIGHT_IDLE_SECONDS", 3.0),
