@@ -36,6 +36,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/http_spider.py
+	$(BIN)/python bench/detect.py
+	$(BIN)/python bench/ocr.py
+	$(BIN)/python bench/es.py
 
 clean:
 	rm -rf var .pytest_cache
