@@ -71,8 +71,9 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     for group, kind in _GROUPS.items():
         for term, value in (data.get(group) or {}).items():
             _add(spellings, term, value, kind, None, path)
-    # Spelling variants are added after every listed spelling, which therefore always wins.
-    for term in {t for t in spellings.values() if t.kind in (CATEGORY, CONTEXT)}:
+    # Spelling variants are added after every listed spelling, which therefore always wins; between terms,
+    # the one listed first wins (in lexicon order, not set order, which would change with the hash seed).
+    for term in dict.fromkeys(t for t in spellings.values() if t.kind in (CATEGORY, CONTEXT)):
         for variant in spelling_variants(term.term, homophones=term.kind == CATEGORY):
             spellings.setdefault(normalize(variant), term)
     patterns = [_pattern(p, labels, path) for p in data.get("patterns") or []]

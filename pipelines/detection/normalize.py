@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from bisect import bisect_right
 from functools import lru_cache
 from typing import Callable
 
@@ -25,30 +25,53 @@ import opencc
 
 
 # A map from positions in a derived text to positions in the text it was derived from: ``offsets[i]`` is where
-# derived character ``i`` came from. Steps that do not move characters add no map at all.
+# derived character ``i`` came from (a list, or a :class:`Runs` answering the same ``[i]``). Steps that do not
+# move characters add no map at all.
 Offsets = list[int]
 
 
-class Mapped:
-    """Normalised text plus the chain of maps back to the original text, resolved only when asked.
+class Runs:
+    """The map of a text made by concatenating ``pattern``'s matches in ``text`` back into ``text``.
 
-    Building per-character offsets for every text would cost as much as the normalising itself; only texts
-    with a match need them, so steps that drop characters record a recipe (a callable) that :meth:`span`
-    runs — and composes into one list — the first time it is asked.
+    Answers ``runs[i]`` by bisecting the run starts, found the first time it is asked: most texts are never
+    asked (no match to quote), and those that are need two positions per match, not a per-character list.
     """
 
-    __slots__ = ("text", "_maps", "_flat")
+    __slots__ = ("_text", "_pattern", "_derived", "_source")
 
-    def __init__(self, text: str, maps: tuple[Offsets | Callable[[], Offsets], ...] = ()) -> None:
+    def __init__(self, text: str, pattern: re.Pattern[str]) -> None:
+        self._text = text
+        self._pattern = pattern
+        self._derived: list[int] | None = None  # where each run starts in the derived text …
+        self._source: list[int] = []  # … and in the source text
+
+    def __getitem__(self, i: int) -> int:
+        derived = self._derived
+        if derived is None:
+            derived, at = [], 0
+            for run in self._pattern.finditer(self._text):
+                derived.append(at)
+                self._source.append(run.start())
+                at += run.end() - run.start()
+            self._derived = derived
+        k = bisect_right(derived, i) - 1
+        return self._source[k] + i - derived[k]
+
+
+class Mapped:
+    """Normalised text plus the chain of maps back to the original text (one per step that moved characters)."""
+
+    __slots__ = ("text", "_maps")
+
+    def __init__(self, text: str, maps: tuple[Offsets | Runs, ...] = ()) -> None:
         self.text = text
         self._maps = maps
-        self._flat: Offsets | None = None
 
     @classmethod
     def of(cls, text: str) -> Mapped:
         return cls(text)
 
-    def derive(self, text: str, offsets: Offsets | Callable[[], Offsets] | None) -> Mapped:
+    def derive(self, text: str, offsets: Offsets | Runs | None) -> Mapped:
         """A new text derived from this one; ``offsets`` (into this text) is None when nothing moved."""
         if offsets is None:
             return Mapped(text, self._maps)
@@ -56,19 +79,9 @@ class Mapped:
 
     def orig(self, i: int) -> int:
         """Index of the original character that normalised character ``i`` comes from."""
-        if not self._maps:
-            return i
-        flat = self._flat
-        if flat is None:
-            flat = self._flat = self._compose()
-        return flat[i]
-
-    def _compose(self) -> Offsets:
-        levels = [m() if callable(m) else m for m in self._maps]
-        flat = levels[-1]
-        for level in reversed(levels[:-1]):
-            flat = [level[i] for i in flat]
-        return flat
+        for level in reversed(self._maps):
+            i = level[i]
+        return i
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covered by normalised ``[start, end)``."""
@@ -78,18 +91,6 @@ class Mapped:
     def offsets(self) -> list[int]:
         """Per-character original indices (tests and debugging)."""
         return [self.orig(i) for i in range(len(self.text))]
-
-
-def _kept_runs(text: str, pattern: re.Pattern[str]) -> Callable[[], Offsets]:
-    """Lazily: the offsets of the concatenation of ``pattern``'s matches back into ``text``."""
-
-    def offsets() -> Offsets:
-        out: Offsets = []
-        for run in pattern.finditer(text):
-            out.extend(range(run.start(), run.end()))
-        return out
-
-    return offsets
 
 
 # Put between the texts of one post when they are normalised together: a (rare) letter, so it survives separator
@@ -220,7 +221,7 @@ def strip_invisible(m: Mapped) -> Mapped:
     """Drop zero-width and other invisible characters (征\u200b信 → 征信)."""
     if not INVISIBLE_RE.search(m.text):
         return m
-    return m.derive(INVISIBLE_RE.sub("", m.text), _kept_runs(m.text, VISIBLE_RUN))
+    return m.derive(INVISIBLE_RE.sub("", m.text), Runs(m.text, VISIBLE_RUN))
 
 
 def fold_chars(m: Mapped) -> Mapped:
@@ -272,7 +273,7 @@ def strip_separators(m: Mapped) -> Mapped:
     compact = "".join(WORD_RUN.findall(text))
     if len(compact) == len(text):
         return m.derive(compact, None)
-    return m.derive(compact, _kept_runs(text, WORD_RUN))
+    return m.derive(compact, Runs(text, WORD_RUN))
 
 
 # Known aliases, matched in the compact (separator-free, lower-case) text. Latin ones must not be part of a
