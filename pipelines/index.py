@@ -14,8 +14,9 @@ import json
 import logging
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -235,7 +236,8 @@ class EsIndexer:
         n = 0
         with path.open("a", encoding="utf-8") as fh:
             for a in actions:
-                fh.write(json.dumps({k: a[k] for k in ("_index", "_id", "version", "_source")}, ensure_ascii=False))
+                line = {k: a[k] for k in ("_index", "_id", "version", "_source")}
+                fh.write(json.dumps(line, ensure_ascii=False, default=str))
                 fh.write("\n")
                 n += 1
         return n
@@ -298,6 +300,33 @@ def _read_spool(path: Path) -> Iterator[dict[str, Any]]:
                 yield action
 
 
+def _plain_fields(adapter: ItemAdapter) -> dict[str, Any]:
+    """The item's fields, JSON-ready, without the raw payload (it stays in the store).
+
+    Only dataclasses (author, media) and datetimes need converting: the dicts and lists the pipelines set are
+    plain already (a full recursive ``to_plain`` of the detection evidence was the stage's largest cost). A
+    dataclass item's fields are read from its ``__dict__`` at once: ItemAdapter's per-field access costs more
+    than all the rest of the stage's work on a post.
+    """
+    item = adapter.item
+    fields_ = vars(item) if is_dataclass(item) and hasattr(item, "__dict__") else dict(adapter.items())
+    plain: dict[str, Any] = {}
+    for key, value in fields_.items():
+        if key == "raw":
+            continue
+        if isinstance(value, _PLAIN):
+            pass
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        elif is_dataclass(value) or (isinstance(value, list) and value and is_dataclass(value[0])):
+            value = to_plain(value)
+        plain[key] = value
+    return plain
+
+
+_PLAIN = (str, int, float, dict, type(None))
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -315,7 +344,12 @@ def spooled_count(config: EsConfig) -> int:
 
 
 class IndexStage(Stage):
-    """Send every post (after the store) to Elasticsearch, in batches; spool what cannot be sent."""
+    """Send every post (after the store) to Elasticsearch, in batches; spool what cannot be sent.
+
+    A batch is sent by one background thread while the next one is built, so neither the crawl (the reactor)
+    nor the document building waits for the cluster, and at most two batches are held in memory. Stats are
+    recorded on the crawl's thread when a batch's result is collected.
+    """
 
     name = "index"
 
@@ -329,11 +363,15 @@ class IndexStage(Stage):
         self._buffer: list[dict[str, Any]] = []
         self._oldest = 0.0
         self._authors: dict[tuple[str, str], str] = {}
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adwatch-index")
+        self._in_flight: Future[BulkResult] | None = None
         self.logger.info("index: posts go to %s (index %s-*)", self.config.safe_url, self.config.index)
         self._record(self.indexer.replay_spool(), replay=True)
 
     def close_spider(self) -> None:
         self.flush()
+        self._collect()
+        self._sender.shutdown()
         # The cluster may be back since a failure earlier in this run: try the spool once more.
         self._record(self.indexer.replay_spool(), replay=True)
         self.indexer.client.close()
@@ -341,35 +379,46 @@ class IndexStage(Stage):
             self.store.close()
 
     def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
-        plain = to_plain({k: v for k, v in adapter.items() if k != "raw"})  # raw stays in the store
-        self._add_store_dates(plain)
         if not self._buffer:
             self._oldest = time.monotonic()
-        self._buffer.append(self.indexer.action(es_schema.to_es_doc(plain)))
+        self._buffer.append(_plain_fields(ItemAdapter(item)))
         if len(self._buffer) >= self.config.batch_size or time.monotonic() - self._oldest >= self.config.flush_seconds:
             self.flush()
         return item
 
-    def _add_store_dates(self, plain: dict[str, Any]) -> None:
-        """``first_seen``/``last_seen`` from the store (they pick the monthly index), and the author's first post."""
-        if self.store is None:
-            return
-        stored = self.store.get(f"{plain['platform']}:{plain['post_id']}")
-        if stored:
-            plain["first_seen"], plain["last_seen"] = stored.get("first_seen"), stored.get("last_seen")
-        author_id = (plain.get("author") or {}).get("id")
-        if author_id:
-            key = (plain["platform"], str(author_id))
-            seen = self._authors.get(key) or self.store.author_first_seen(*key)
-            if seen:
-                self._authors[key] = seen
-                plain["author_first_seen"] = seen
-
     def flush(self) -> None:
         batch, self._buffer = self._buffer, []
         if batch:
-            self._record(self.indexer.send(batch))
+            self._collect()
+            self._in_flight = self._sender.submit(self._send, batch)
+
+    def _collect(self) -> None:
+        """Wait for the batch in flight, if any, and count what became of it."""
+        if self._in_flight is not None:
+            future, self._in_flight = self._in_flight, None
+            self._record(future.result())
+
+    def _send(self, batch: list[dict[str, Any]]) -> BulkResult:
+        """On the sender thread: add the store's dates, build the documents, bulk them."""
+        self._add_store_dates(batch)
+        return self.indexer.send([self.indexer.action(es_schema.to_es_doc(plain)) for plain in batch])
+
+    def _add_store_dates(self, batch: list[dict[str, Any]]) -> None:
+        """``first_seen``/``last_seen`` from the store (they pick the monthly index), and the author's first post."""
+        if self.store is None:
+            return
+        seen = self.store.seen([f"{p['platform']}:{p['post_id']}" for p in batch])
+        keys = {(p["platform"], str(a)) for p in batch if (a := (p.get("author") or {}).get("id"))}
+        missing = [k for k in keys if k not in self._authors]
+        if missing:
+            self._authors.update(self.store.authors_first_seen(missing))
+        for plain in batch:
+            dates = seen.get(f"{plain['platform']}:{plain['post_id']}")
+            if dates:
+                plain["first_seen"], plain["last_seen"] = dates
+            author_id = (plain.get("author") or {}).get("id")
+            if author_id and (first := self._authors.get((plain["platform"], str(author_id)))):
+                plain["author_first_seen"] = first
 
     def _record(self, result: BulkResult, replay: bool = False) -> None:
         prefix = "replay/" if replay else ""

@@ -158,13 +158,31 @@ class SqliteStore:
         doc.update(uid=row["uid"], first_seen=row["first_seen"], last_seen=row["last_seen"])
         return doc
 
-    def author_first_seen(self, platform: str, author_id: str) -> str | None:
-        """When adwatch first stored a post of this account (the Elasticsearch index's "new accounts")."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT MIN(first_seen) FROM posts WHERE platform = ? AND author_id = ?", (platform, author_id)
-            ).fetchone()
-        return row[0] if row else None
+    def seen(self, uids: list[str]) -> dict[str, tuple[str, str]]:
+        """``{uid: (first_seen, last_seen)}`` of the stored ones among ``uids``, without loading the posts."""
+        out: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(uids):
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT uid, first_seen, last_seen FROM posts WHERE uid IN ({marks})", chunk
+                ).fetchall()
+            out.update((r[0], (r[1], r[2])) for r in rows)
+        return out
+
+    def authors_first_seen(self, authors: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """``{(platform, author_id): first_seen of the account's first stored post}`` (for "new accounts")."""
+        out: dict[tuple[str, str], str] = {}
+        for chunk in _chunks(authors):
+            marks = ",".join(["(?,?)"] * len(chunk))
+            args = [v for key in chunk for v in key]
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT platform, author_id, MIN(first_seen) FROM posts WHERE (platform, author_id) IN "
+                    f"(VALUES {marks}) GROUP BY platform, author_id", args
+                ).fetchall()
+            out.update(((r[0], r[1]), r[2]) for r in rows)
+        return out
 
     def search(self, query: str, limit: int = 100) -> list[str]:
         """Full-text search (trigram: any substring of three or more characters); returns uids."""
@@ -174,6 +192,12 @@ class SqliteStore:
                 "SELECT uid FROM posts_fts WHERE posts_fts MATCH ? LIMIT ?", (phrase, limit)
             ).fetchall()
         return [r["uid"] for r in rows]
+
+
+def _chunks(values: list[Any], size: int = 400) -> Iterator[list[Any]]:
+    """Keep every statement under SQLite's bound-parameter limit."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def data_dir(settings: BaseSettings) -> Path:
