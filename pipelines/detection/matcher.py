@@ -3,48 +3,137 @@
 from __future__ import annotations
 
 import re
+from itertools import product
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # the stdlib's own regex parser
 
-import ahocorasick
+import ahocorasick_rs
 
 from pipelines.detection.lexicon import CATEGORY, Lexicon, Term
 from pipelines.detection.normalize import BOUNDARY_CHAR
 
 Hit = tuple[int, int, Term]  # start, end (in the normalised text), the lexicon term
-_ASCII_WORD = re.compile(r"[a-z0-9]")
+_MAX_GATE_STRINGS = 256  # beyond this many alternatives a literal set is not worth a gate
 
 
 class Matcher:
-    """Finds lexicon terms in normalised text; built once per lexicon (i.e. once per run)."""
+    """Finds lexicon terms in normalised text; built once per lexicon (i.e. once per run).
+
+    The automaton also holds, for each phrase pattern, literals every match of it must contain (its *gate*):
+    a pattern runs only on texts where the automaton saw one of them, so most texts skip most patterns.
+    """
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        self.automaton = ahocorasick.Automaton()
+        # One automaton entry per distinct string: the term it spells (if any), whether it must stand alone as
+        # a latin word, and the patterns it opens.
+        entries: dict[str, tuple[Term | None, bool, list[int]]] = {}
         for spelling, term in lexicon.spellings.items():
             # Latin spellings (zxxf, fcs, qq) must stand alone: "fcs" inside "https" is not 反催收.
-            self.automaton.add_word(spelling, (len(spelling), term, spelling.isascii()))
-        self.automaton.make_automaton()
+            entries[spelling] = (term, spelling.isascii(), [])
         # One regex per phrase pattern: separately each keeps the engine's literal-prefix shortcuts, which an
         # alternation of all of them loses (measured: half the time).
         self.patterns = [(p.regex.finditer, p.term) for p in lexicon.patterns]
+        self.ungated: list[int] = []  # patterns with no extractable gate: run whenever a term was found
+        for i, pattern in enumerate(lexicon.patterns):
+            gate = required_literals(pattern.regex)
+            if gate is None:
+                self.ungated.append(i)
+                continue
+            for literal in gate:
+                entries.setdefault(literal, (None, False, []))[2].append(i)
+        self.strings = list(entries)
+        self.entries = [(term, ascii_only, tuple(gates)) for term, ascii_only, gates in entries.values()]
+        self.automaton = ahocorasick_rs.AhoCorasick(self.strings, matchkind=ahocorasick_rs.MatchKind.Standard)
 
-    def find(self, text: str) -> list[Hit]:
-        """Non-overlapping-by-containment hits: a term inside a longer matched term is dropped."""
+    def find(self, text: str, gated: bool = True) -> list[Hit]:
+        """Non-overlapping-by-containment hits: a term inside a longer matched term is dropped.
+
+        ``gated=False`` runs every phrase pattern whatever the automaton saw (tests compare the two).
+        """
         hits: list[Hit] = []
+        opened: set[int] = set()
+        entries = self.entries
         n = len(text)
-        for end, (length, term, ascii_only) in self.automaton.iter(text):
-            start = end - length + 1
+        for index, start, end in self.automaton.find_matches_as_indexes(text, overlapping=True):
+            term, ascii_only, gates = entries[index]
+            if gates:
+                opened.update(gates)
+            if term is None:
+                continue
             if ascii_only and (
                 (start > 0 and text[start - 1].isascii() and text[start - 1].isalnum())
-                or (end + 1 < n and text[end + 1].isascii() and text[end + 1].isalnum())
+                or (end < n and text[end].isascii() and text[end].isalnum())
             ):
                 continue
-            hits.append((start, end + 1, term))
+            hits.append((start, end, term))
         if hits:
-            for finditer, term in self.patterns:
+            # Lexicon order, so that of two hits on the same span the same one is kept as without gates.
+            run = sorted(opened.union(self.ungated)) if gated else range(len(self.patterns))
+            patterns = self.patterns
+            for i in run:
+                finditer, term = patterns[i]
                 for found in finditer(text):
                     if found.end() > found.start() and BOUNDARY_CHAR not in found.group():
                         hits.append((found.start(), found.end(), term))
         return _drop_contained(hits) if len(hits) > 1 else hits
+
+
+def required_literals(regex: re.Pattern[str]) -> frozenset[str] | None:
+    """Strings one of which every match of ``regex`` contains, or None if none can be told.
+
+    Read from the regex's top-level sequence: the longest run of consecutive items that each match one of a few
+    fixed strings (literals, alternations of literals, classes of plain characters) — e.g. ``逾期记录`` in
+    ``(?:删除|消除).{0,4}逾期记录``, or ``先办事后收费`` … in ``先(?:办事|服务)后(?:收费|付款)``.
+    """
+    if regex.flags & re.IGNORECASE:
+        return None
+    try:
+        items = list(sre_parse.parse(regex.pattern, regex.flags))
+    except (re.error, RecursionError):  # pragma: no cover - compiled patterns parse
+        return None
+    best: set[str] | None = None
+    run: set[str] | None = None
+    for item in [*items, None]:
+        strings = _fixed_strings([item]) if item is not None else None
+        if strings is not None and run is not None and len(run) * len(strings) <= _MAX_GATE_STRINGS:
+            run = {a + b for a in run for b in strings}
+            continue
+        if run is not None and (best is None or _selectivity(run) > _selectivity(best)):
+            best = run
+        run = strings
+    return frozenset(best) if best and all(best) else None
+
+
+def _selectivity(strings: set[str]) -> tuple[int, int]:
+    """Longer shortest string first, then fewer strings."""
+    return min(map(len, strings)), -len(strings)
+
+
+def _fixed_strings(sequence: list) -> set[str] | None:
+    """The strings a parsed regex sequence can match when they are few and fixed, else None."""
+    out = {""}
+    for op, av in sequence:
+        if op is sre_parse.LITERAL:
+            options = {chr(av)}
+        elif op is sre_parse.IN and all(o is sre_parse.LITERAL for o, _ in av):
+            options = {chr(v) for _, v in av}
+        elif op is sre_parse.BRANCH:
+            options = set()
+            for branch in av[1]:
+                sub = _fixed_strings(list(branch))
+                if sub is None:
+                    return None
+                options |= sub
+        elif op is sre_parse.SUBPATTERN and not av[1] and not av[2]:  # a group without flag changes
+            options = _fixed_strings(list(av[3]))
+            if options is None:
+                return None
+        else:
+            return None
+        if len(out) * len(options) > _MAX_GATE_STRINGS:
+            return None
+        out = {"".join(p) for p in product(out, options)}
+    return out
 
 
 def _drop_contained(hits: list[Hit]) -> list[Hit]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from itertools import accumulate
 from functools import lru_cache
 from typing import Callable
 
@@ -31,29 +32,27 @@ Offsets = list[int]
 
 
 class Runs:
-    """The map of a text made by concatenating ``pattern``'s matches in ``text`` back into ``text``.
+    """The map of a text with some runs of characters cut out, back into the text: made from the parts
+    ``re.split`` with one capturing group returned (kept, cut, kept, cut, …, kept).
 
-    Answers ``runs[i]`` by bisecting the run starts, found the first time it is asked: most texts are never
-    asked (no match to quote), and those that are need two positions per match, not a per-character list.
+    Answers ``runs[i]`` by bisecting where the kept parts start, worked out (with C-level ``accumulate``) the
+    first time it is asked: most texts never are (no match to quote), and those that are need two positions
+    per match, not a per-character list.
     """
 
-    __slots__ = ("_text", "_pattern", "_derived", "_source")
+    __slots__ = ("_parts", "_derived", "_source")
 
-    def __init__(self, text: str, pattern: re.Pattern[str]) -> None:
-        self._text = text
-        self._pattern = pattern
-        self._derived: list[int] | None = None  # where each run starts in the derived text …
+    def __init__(self, parts: list[str]) -> None:
+        self._parts = parts
+        self._derived: list[int] | None = None  # where each kept part starts in the derived text …
         self._source: list[int] = []  # … and in the source text
 
     def __getitem__(self, i: int) -> int:
         derived = self._derived
         if derived is None:
-            derived, at = [], 0
-            for run in self._pattern.finditer(self._text):
-                derived.append(at)
-                self._source.append(run.start())
-                at += run.end() - run.start()
-            self._derived = derived
+            lengths = list(map(len, self._parts))
+            self._source = list(accumulate(lengths, initial=0))[::2]
+            derived = self._derived = list(accumulate(lengths[::2], initial=0))
         k = bisect_right(derived, i) - 1
         return self._source[k] + i - derived[k]
 
@@ -213,15 +212,15 @@ def _char_class_re(codepoints) -> re.Pattern[str]:
     return re.compile("[" + "".join(ranges) + "]")
 
 
-INVISIBLE_RE = re.compile(f"[{INVISIBLE}]+")
-VISIBLE_RUN = re.compile(f"[^{INVISIBLE}]+")
+INVISIBLE_SPLIT = re.compile(f"([{INVISIBLE}]+)")
 
 
 def strip_invisible(m: Mapped) -> Mapped:
     """Drop zero-width and other invisible characters (征\u200b信 → 征信)."""
-    if not INVISIBLE_RE.search(m.text):
+    parts = INVISIBLE_SPLIT.split(m.text)
+    if len(parts) == 1:
         return m
-    return m.derive(INVISIBLE_RE.sub("", m.text), Runs(m.text, VISIBLE_RUN))
+    return m.derive("".join(parts[::2]), Runs(parts))
 
 
 def fold_chars(m: Mapped) -> Mapped:
@@ -259,8 +258,8 @@ def digit_words(m: Mapped) -> Mapped:
 
 
 PLUS_TABLE = str.maketrans({p: "加" for p in PLUS_SIGNS})
-# Runs of letters and digits; everything else (spaces, punctuation, symbols, emoji, marks, "_") separates.
-WORD_RUN = re.compile(r"[^\W_]+")
+# Runs of anything but letters and digits: spaces, punctuation, symbols, emoji, marks, "_" separate.
+SEPARATORS = re.compile(r"([\W_]+)")
 PLUS_RE = re.compile(f"[{re.escape(PLUS_SIGNS)}]")
 
 
@@ -270,10 +269,10 @@ def strip_separators(m: Mapped) -> Mapped:
     # "+" and "➕" are read as 加 ("➕V" = "加V"), so they become a kept character first (1:1).
     if PLUS_RE.search(text):
         text = text.translate(PLUS_TABLE)
-    compact = "".join(WORD_RUN.findall(text))
-    if len(compact) == len(text):
-        return m.derive(compact, None)
-    return m.derive(compact, Runs(text, WORD_RUN))
+    parts = SEPARATORS.split(text)
+    if len(parts) == 1:
+        return m.derive(text, None)
+    return m.derive("".join(parts[::2]), Runs(parts))
 
 
 # Known aliases, matched in the compact (separator-free, lower-case) text. Latin ones must not be part of a
