@@ -18,15 +18,15 @@ import math
 from itertools import accumulate
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pipelines.detection.contacts import Contact, find_contacts, merge_contacts
 from pipelines.detection.lexicon import CATEGORY, CONTEXT, CTA, NEGATIVE, Lexicon, load_lexicon
-from pipelines.detection.matcher import Matcher
-from pipelines.detection.normalize import BOUNDARY, compact_view, light_view
+from pipelines.detection.matcher import Hit, Matcher
+from pipelines.detection.normalize import BOUNDARY, Mapped, compact_view, light_view
 
 __all__ = ["Detection", "Detector", "Match", "source_label"]
 
@@ -139,6 +139,28 @@ def _any_of(weights: list[float]) -> float:
     return 1.0 - p
 
 
+def _matches(hits: list[Hit], compact: Mapped, joined: str, texts: list[tuple[str, str]], starts: list[int]) -> list[Match]:
+    """The matcher's hits as evidence: source, offsets into that source's original text, snippet, weight."""
+    quotes = [q.span() for q in QUOTES.finditer(joined)] if _has_quotes(joined) else []
+    span = compact.span
+    one_text = len(texts) == 1
+    matches: list[Match] = []
+    for start, end, term in hits:
+        s, e = span(start, end)
+        k = 0 if one_text else bisect_right(starts, s) - 1
+        source, text = texts[k]
+        ls, le = s - starts[k], e - starts[k]
+        snippet = text[max(0, ls - SNIPPET_WIDTH) : le + SNIPPET_WIDTH].replace("\n", " ")
+        weight = term.weight
+        quoted = bool(quotes) and any(qs < s and e <= qe for qs, qe in quotes)
+        if quoted and term.kind == CATEGORY:
+            weight *= QUOTED_CATEGORY_FACTOR
+        elif quoted and term.kind == CTA:
+            weight = 0.0
+        matches.append(Match(term.term, term.kind, term.category, source, ls, le, snippet, weight, quoted))
+    return matches
+
+
 class Detector:
     """Scores posts against the lexicon; flagged when score ≥ threshold. Build once, call detect() per post."""
 
@@ -159,26 +181,12 @@ class Detector:
         light = light_view(joined)
         compact = compact_view(light)
         hits = self.matcher.find(compact.text)
-        quotes = [q.span() for q in QUOTES.finditer(joined)] if hits and _has_quotes(joined) else []
-        matches: list[Match] = []
-        for start, end, term in hits:
-            s, e = compact.span(start, end)
-            k = bisect_right(starts, s) - 1
-            source, text = texts[k]
-            ls, le = s - starts[k], e - starts[k]
-            snippet = text[max(0, ls - SNIPPET_WIDTH) : le + SNIPPET_WIDTH].replace("\n", " ")
-            quoted = any(qs < s and e <= qe for qs, qe in quotes)
-            weight = term.weight
-            if quoted and term.kind == CATEGORY:
-                weight *= QUOTED_CATEGORY_FACTOR
-            elif quoted and term.kind == CTA:
-                weight = 0.0
-            matches.append(Match(term.term, term.kind, term.category, source, ls, le, snippet, weight, quoted))
+        matches = _matches(hits, compact, joined, texts, starts) if hits else []
         contacts = []
         for c in find_contacts(light, joined, ""):
             k = bisect_right(starts, c.start) - 1
-            contacts.append(replace(c, source=texts[k][0], start=c.start - starts[k]))
-        return self._decide(matches, merge_contacts(contacts))
+            contacts.append(Contact(c.kind, c.value, c.raw, texts[k][0], c.start - starts[k]))
+        return self._decide(matches, merge_contacts(contacts) if len(contacts) > 1 else contacts)
 
     def _decide(self, matches: list[Match], contacts: list[Contact]) -> Detection:
         contact_dicts = [c.to_dict() for c in contacts]

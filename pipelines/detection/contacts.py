@@ -37,6 +37,9 @@ URL = re.compile(
 )
 _NOT_URL_HOSTS = ("t.me", "telegram.me")
 DIGIT = re.compile(r"[0-9]")
+# Ten digits, at most three characters apart: every phone and hotline number has them (a hint, as below, that
+# spares texts with only short numbers — "7天", "2024年" — the two slow patterns).
+PHONE_HINT = re.compile(r"[0-9](?:[^0-9]{0,3}[0-9]){9}")
 WECHAT_HINT = re.compile(r"[微威薇vw]")
 QQ_HINT = re.compile(r"q|扣|企鹅|球球")
 TELEGRAM_HINT = re.compile(r"t\.me|telegram|tg|电报|飞机")
@@ -69,7 +72,7 @@ def find_contacts(light: Mapped, original: str, source: str) -> list[Contact]:
 
     # Cheap checks first: most texts hold no contact at all, and each pattern needs some tell-tale character.
     has_digits = DIGIT.search(text) is not None
-    if has_digits:
+    if has_digits and PHONE_HINT.search(text):
         for m in PHONE.finditer(text):
             add("phone", _digits(m.group(1)), m.start(), m.end())
         for m in HOTLINE.finditer(text):

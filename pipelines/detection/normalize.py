@@ -84,7 +84,10 @@ class Mapped:
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covered by normalised ``[start, end)``."""
-        return self.orig(start), self.orig(end - 1) + 1
+        last = end - 1
+        for level in reversed(self._maps):
+            start, last = level[start], level[last]
+        return start, last + 1
 
     @property
     def offsets(self) -> list[int]:
