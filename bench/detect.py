@@ -1,18 +1,20 @@
 """Benchmark: detection throughput (normalise + match + contacts + score) against a naive baseline.
 
-    .venv/bin/python bench/detect.py [--posts 100000] [--seed 1]
+    .venv/bin/python bench/detect.py [--posts 100000] [--seed 1] [--naive-sample 2000] [--repeat 3]
 
 Generates posts (ads, warnings, news, everyday chatter; some disguised, some with OCR text), then times on the
 same posts in the same run:
-  * adwatch's Detector.detect (one process, i.e. one core), and
-  * the naive approach: one compiled regex per lexicon term, searched in the lower-cased text of every source,
-    plus the same contact patterns — no normalisation at all. Two sizes of it:
-      - "canonical": the terms as the lexicon lists them (and their listed variants), over all posts. It
-        covers much less than the detector (no separators, emoji, traditional, full-width, homophones …).
-      - "same spellings": one regex per spelling the detector's automaton holds (homophone / pinyin variants
-        included) — the naive way to get the same coverage short of normalising. It is so slow that it runs
-        on the first --naive-sample posts only (posts/s is still per post, same posts).
-Prints posts/s per core (CPU time) for each and the ratios. CPU time, not wall time: the machine is shared.
+  * adwatch's Detector.detect (one process, i.e. one core), over every post, and
+  * the naive approach the issue names, one compiled regex per term, searched in the lower-cased text of every
+    source, plus the same contact patterns — no normalisation at all. The baseline (the ratio the issue asks
+    for) has one regex per spelling the detector's automaton holds (listed terms and variants, pinyin and
+    homophone spellings): the same terms the detector covers. It is so slow that it runs on --naive-sample
+    posts spread evenly over the same posts (0 = all of them); posts/s is per post either way.
+  * for reference, the naive approach with only the terms as the lexicon lists them (and their listed
+    variants), over every post: it covers much less (no homophones, pinyin, separators, emoji, traditional,
+    full-width …), so it is no like-for-like baseline, but it shows what normalising costs.
+Each is timed --repeat times, interleaved, and the best (least CPU) pass counts: the machine is shared, so CPU
+time, not wall time, and the least-disturbed pass. Prints posts/s per core for each and the ratios.
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--naive-sample", type=int, default=2_000)
+    parser.add_argument("--naive-sample", type=int, default=2_000, help="posts for the same-terms baseline (0: all)")
+    parser.add_argument("--repeat", type=int, default=3, help="passes of each; the best one counts")
     args = parser.parse_args()
 
     posts = make_posts(args.posts, args.seed)
@@ -142,24 +145,38 @@ def main() -> None:
     t0 = time.process_time()
     detector = Detector()
     print(f"build: Detector {time.process_time() - t0:.2f} s CPU ({len(detector.lexicon.spellings)} spellings, one automaton)")
-    naive = NaiveDetector(canonical_terms())
-    naive_all = NaiveDetector(list(detector.lexicon.spellings))
+    naive_same = NaiveDetector(list(detector.lexicon.spellings))
+    naive_canonical = NaiveDetector(canonical_terms())
+    step = max(1, len(posts) // args.naive_sample) if args.naive_sample else 1
+    sample = posts[::step]
     detector.detect(posts[0])  # warm the lazily built tables
 
-    cpu, wall, flagged = timed(detector.detect, posts)
-    ours = len(posts) / cpu
-    print(f"adwatch Detector: {ours:>10,.0f} posts/s per core  ({cpu:.2f} s CPU, {wall:.2f} s wall, {flagged} flagged)")
-    cpu_n, wall_n, _ = timed(naive.detect, posts)
-    base = len(posts) / cpu_n
-    print(f"naive, {len(naive.regexes)} regexes (canonical terms): {base:>10,.0f} posts/s per core "
-          f"({cpu_n:.2f} s CPU, {wall_n:.2f} s wall)")
-    sample = posts[: args.naive_sample]
-    cpu_a, wall_a, _ = timed(naive_all.detect, sample)
-    base_all = len(sample) / cpu_a
-    print(f"naive, {len(naive_all.regexes)} regexes (same spellings), first {len(sample)} posts: "
-          f"{base_all:>10,.0f} posts/s per core ({cpu_a:.2f} s CPU, {wall_a:.2f} s wall)")
-    print(f"ratio vs canonical-term baseline: {ours / base:.1f}x")
-    print(f"ratio vs same-spellings baseline: {ours / base_all:.1f}x")
+    runs = {
+        "adwatch": (detector.detect, posts),
+        "same": (naive_same.detect, sample),
+        "canonical": (naive_canonical.detect, posts),
+    }
+    best: dict[str, tuple[float, float, int]] = {}
+    for _ in range(max(1, args.repeat)):
+        for name, (fn, these) in runs.items():
+            result = timed(fn, these)
+            if name not in best or result[0] < best[name][0]:
+                best[name] = result
+
+    def rate(name: str) -> float:
+        return len(runs[name][1]) / best[name][0]
+
+    cpu, wall, flagged = best["adwatch"]
+    print(f"adwatch Detector, all {len(posts)} posts: {rate('adwatch'):>10,.0f} posts/s per core "
+          f"({cpu:.2f} s CPU, {wall:.2f} s wall, {flagged} flagged)")
+    cpu, wall, _ = best["same"]
+    print(f"naive baseline, {len(naive_same.regexes)} regexes (one per spelling the detector covers), "
+          f"{len(sample)} of the same posts: {rate('same'):>10,.0f} posts/s per core ({cpu:.2f} s CPU, {wall:.2f} s wall)")
+    cpu, wall, _ = best["canonical"]
+    print(f"reference: naive, {len(naive_canonical.regexes)} regexes (listed terms only, far less coverage), "
+          f"all {len(posts)} posts: {rate('canonical'):>10,.0f} posts/s per core ({cpu:.2f} s CPU, {wall:.2f} s wall)")
+    print(f"ratio vs naive baseline (same terms): {rate('adwatch') / rate('same'):.1f}x")
+    print(f"ratio vs listed-terms-only reference: {rate('adwatch') / rate('canonical'):.1f}x")
 
 
 if __name__ == "__main__":

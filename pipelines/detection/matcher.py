@@ -144,11 +144,13 @@ def _drop_contained(hits: list[Hit]) -> list[Hit]:
     reach = -1  # furthest end among kept hits that start at or before the current one
     category_reach = -1  # the same among kept service terms
     for hit in hits:
+        end = hit[1]
         is_category = hit[2].kind == CATEGORY
-        if hit[1] <= (category_reach if is_category else reach):
+        if end <= (category_reach if is_category else reach):
             continue
         kept.append(hit)
-        reach = max(reach, hit[1])
-        if is_category:
-            category_reach = max(category_reach, hit[1])
+        if end > reach:
+            reach = end
+        if is_category and end > category_reach:
+            category_reach = end
     return kept
