@@ -68,11 +68,16 @@ def simulator() -> Iterator[Simulator]:
 
 
 @pytest.fixture(scope="session")
-def sweep_once(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> SweepRun:
-    """One full sweep of both platforms against the default simulator, shared by the read-only tests."""
-    run = run_sweep(simulator.origin, tmp_path_factory.mktemp("sweep"))
+def sweep_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SweepRun]:
+    """One full sweep of both platforms, shared by the read-only tests.
+
+    It has a simulator of its own: the corpus's one-time faults (429, truncated page) must be met by this sweep,
+    whatever other tests swept before it.
+    """
+    with Simulator() as sim:
+        run = run_sweep(sim.origin, tmp_path_factory.mktemp("sweep"))
     assert run.proc.returncode == 0, run.output[-4000:]
-    return run
+    yield run
 
 
 @pytest.fixture
