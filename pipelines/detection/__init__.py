@@ -18,7 +18,7 @@ import math
 from itertools import accumulate
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ QUOTED_CATEGORY_FACTOR = 0.5
 QUOTES = re.compile(r"“[^”丄]*(?:”|丄|$)|「[^」丄]*(?:」|丄|$)|『[^』丄]*(?:』|丄|$)|《[^》丄]*》|\"[^\"丄]*(?:\"|丄|$)")
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     """One piece of evidence: which lexicon term, of what kind, found where, quoting the original text."""
 
@@ -57,6 +57,12 @@ class Match:
     snippet: str
     weight: float = 0.0  # what it counts for in the score (the lexicon weight, lower when quoted)
     quoted: bool = False  # inside quotation marks: mentioned (news quoting an ad), not said
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in _MATCH_FIELDS}
+
+
+_MATCH_FIELDS = tuple(f.name for f in fields(Match))
 
 
 @dataclass
@@ -100,7 +106,7 @@ class Detection:
             "score": self.score,
             "terms": self.terms,
             "explanation": self.explanation,
-            "matches": [m.__dict__.copy() for m in self.matches],
+            "matches": [m.to_dict() for m in self.matches],
             "contacts": [dict(c) for c in self.contacts],
         }
 
@@ -131,14 +137,6 @@ def _has_quotes(text: str) -> bool:
     return "“" in text or "「" in text or "『" in text or "《" in text or '"' in text
 
 
-def _any_of(weights: list[float]) -> float:
-    """Combine weights as independent evidence: 1 − Π(1 − w)."""
-    p = 1.0
-    for w in weights:
-        p *= 1.0 - w
-    return 1.0 - p
-
-
 def _matches(hits: list[Hit], compact: Mapped, joined: str, texts: list[tuple[str, str]], starts: list[int]) -> list[Match]:
     """The matcher's hits as evidence: source, offsets into that source's original text, snippet, weight."""
     quotes = [q.span() for q in QUOTES.finditer(joined)] if _has_quotes(joined) else []
@@ -150,7 +148,7 @@ def _matches(hits: list[Hit], compact: Mapped, joined: str, texts: list[tuple[st
         k = 0 if one_text else bisect_right(starts, s) - 1
         source, text = texts[k]
         ls, le = s - starts[k], e - starts[k]
-        snippet = text[max(0, ls - SNIPPET_WIDTH) : le + SNIPPET_WIDTH].replace("\n", " ")
+        snippet = text[ls - SNIPPET_WIDTH if ls > SNIPPET_WIDTH else 0 : le + SNIPPET_WIDTH].replace("\n", " ")
         weight = term.weight
         quoted = bool(quotes) and any(qs < s and e <= qe for qs, qe in quotes)
         if quoted and term.kind == CATEGORY:
@@ -176,8 +174,8 @@ class Detector:
             return self._decide([], [])
         # All texts of the post are normalised and matched in one go (most of the cost is per call, not per
         # character), joined by a boundary no term, pattern or contact can span.
-        joined = BOUNDARY.join(text for _, text in texts)
-        starts = list(accumulate((len(t) + len(BOUNDARY) for _, t in texts[:-1]), initial=0))
+        joined = BOUNDARY.join([text for _, text in texts])
+        starts = list(accumulate([len(t) + len(BOUNDARY) for _, t in texts[:-1]], initial=0))
         light = light_view(joined)
         compact = compact_view(light)
         hits = self.matcher.find(compact.text)
@@ -198,20 +196,22 @@ class Detector:
             if old is None or m.weight > old.weight:
                 best[key] = m
         per_category: dict[str, float] = {}
-        by_kind: dict[str, list[float]] = {CATEGORY: [], CTA: [], CONTEXT: [], NEGATIVE: []}
+        # Per kind, Π(1 − w): the kind's weights combined as independent evidence are 1 − that.
+        missed = {CATEGORY: 1.0, CTA: 1.0, CONTEXT: 1.0, NEGATIVE: 1.0}
         for (kind, _), m in best.items():
-            by_kind[kind].append(m.weight)
+            missed[kind] *= 1.0 - m.weight
             if kind == CATEGORY and m.category:
                 per_category[m.category] = per_category.get(m.category, 0.0) + m.weight
         if not per_category:
             return Detection(False, None, 0.0, matches, contact_dicts)
         weights = self.lexicon.contact_weights
-        cta = by_kind[CTA] + [weights.get(k, 0.0) for k in {c.kind for c in contacts}]
+        for kind in {c.kind for c in contacts}:
+            missed[CTA] *= 1.0 - weights.get(kind, 0.0)
         raw = (
-            _any_of(by_kind[CATEGORY])
-            + _any_of(cta)
-            + CONTEXT_FACTOR * _any_of(by_kind[CONTEXT])
-            - NEGATIVE_FACTOR * _any_of(by_kind[NEGATIVE])
+            (1.0 - missed[CATEGORY])
+            + (1.0 - missed[CTA])
+            + CONTEXT_FACTOR * (1.0 - missed[CONTEXT])
+            - NEGATIVE_FACTOR * (1.0 - missed[NEGATIVE])
         )
         score = round(1.0 / (1.0 + math.exp(-STEEPNESS * (raw - CENTER))), 3)
         # Ties go to the category listed first in the lexicon (its order is the analysts' priority).

@@ -68,9 +68,12 @@ class Matcher:
             hits.append((start, end, term))
         if hits:
             # Lexicon order, so that of two hits on the same span the same one is kept as without gates.
-            run = sorted(opened.union(self.ungated)) if gated else range(len(self.patterns))
+            if not gated:
+                opened = set(range(len(self.patterns)))
+            elif self.ungated:
+                opened.update(self.ungated)
             patterns = self.patterns
-            for i in run:
+            for i in sorted(opened) if len(opened) > 1 else opened:
                 finditer, term = patterns[i]
                 for found in finditer(text):
                     if found.end() > found.start() and BOUNDARY_CHAR not in found.group():
