@@ -1,6 +1,7 @@
 """The detector's shortcuts give what the long way gives, on every text of the labelled set: phrase patterns run
-only where the automaton saw a literal they require, offsets resolved from run starts, phone patterns run only
-where ten digits stand close, spelling variants assigned the same whatever the hash seed."""
+only where the automaton saw a literal they require, offsets resolved from run starts, contact patterns run only
+where their tell-tale characters are (phone numbers: ten digits close together); spelling variants are assigned
+the same whatever the hash seed."""
 
 from __future__ import annotations
 
@@ -78,13 +79,17 @@ def test_offsets_from_run_starts_equal_per_character_offsets(texts: list[str]) -
         assert stripped.offsets == _slow_offsets(text), text
         for i in range(len(stripped.text)):
             assert stripped.span(i, i + 1) == (stripped.orig(i), stripped.orig(i) + 1)
+        compact = compact_view(light_view(text))  # aliases add a per-character map on top
+        everywhere = list(range(len(compact.text)))
+        assert compact.origs(everywhere) == [compact.orig(i) for i in everywhere]
 
 
-def test_phone_hint_skips_no_phone_number(texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_contact_hints_skip_no_contact(texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     extra = ["电话 幺三八 零零幺三 八零零零", "+86 138-0013-8000", "热线400-123-4567", "座机 010-8888 6666", "2024年7天"]
     lights = [(light_view(t), t) for t in texts + extra]
     hinted = [find_contacts(light, t, "text") for light, t in lights]
     monkeypatch.setattr(contacts_module, "PHONE_HINT", re.compile(""))
+    monkeypatch.setattr(contacts_module, "TELLS", re.compile(".", re.DOTALL))  # every character tells
     assert hinted == [find_contacts(light, t, "text") for light, t in lights]
     assert sum(c.kind == "phone" for found in hinted for c in found) >= 4
 

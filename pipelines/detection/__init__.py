@@ -140,12 +140,12 @@ def _has_quotes(text: str) -> bool:
 def _matches(hits: list[Hit], compact: Mapped, joined: str, texts: list[tuple[str, str]], starts: list[int]) -> list[Match]:
     """The matcher's hits as evidence: source, offsets into that source's original text, snippet, weight."""
     quotes = [q.span() for q in QUOTES.finditer(joined)] if _has_quotes(joined) else []
-    span = compact.span
-    one_text = len(texts) == 1
+    n = len(hits)
+    origs = compact.origs([h[0] for h in hits] + [h[1] - 1 for h in hits])
+    texts_of = [0] * n if len(texts) == 1 else [bisect_right(starts, s) - 1 for s in origs[:n]]
     matches: list[Match] = []
-    for start, end, term in hits:
-        s, e = span(start, end)
-        k = 0 if one_text else bisect_right(starts, s) - 1
+    for (_, _, term), s, last, k in zip(hits, origs, origs[n:], texts_of):
+        e = last + 1
         source, text = texts[k]
         ls, le = s - starts[k], e - starts[k]
         snippet = text[ls - SNIPPET_WIDTH if ls > SNIPPET_WIDTH else 0 : le + SNIPPET_WIDTH].replace("\n", " ")

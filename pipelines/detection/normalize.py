@@ -47,14 +47,23 @@ class Runs:
         self._derived: list[int] | None = None  # where each kept part starts in the derived text …
         self._source: list[int] = []  # … and in the source text
 
-    def __getitem__(self, i: int) -> int:
-        derived = self._derived
-        if derived is None:
+    def _starts(self) -> tuple[list[int], list[int]]:
+        if self._derived is None:
             lengths = list(map(len, self._parts))
             self._source = list(accumulate(lengths, initial=0))[::2]
-            derived = self._derived = list(accumulate(lengths[::2], initial=0))
+            self._derived = list(accumulate(lengths[::2], initial=0))
+        return self._derived, self._source
+
+    def __getitem__(self, i: int) -> int:
+        derived, source = self._starts()
         k = bisect_right(derived, i) - 1
-        return self._source[k] + i - derived[k]
+        return source[k] + i - derived[k]
+
+    def lookup(self, positions: list[int]) -> list[int]:
+        """``[self[i] for i in positions]`` without a call per position."""
+        derived, source = self._starts()
+        runs = [bisect_right(derived, i) - 1 for i in positions]
+        return [source[k] + i - derived[k] for i, k in zip(positions, runs)]
 
 
 class Mapped:
@@ -81,6 +90,12 @@ class Mapped:
         for level in reversed(self._maps):
             i = level[i]
         return i
+
+    def origs(self, positions: list[int]) -> list[int]:
+        """:meth:`orig` of many positions at once (the evidence of a post is resolved in one go)."""
+        for level in reversed(self._maps):
+            positions = level.lookup(positions) if isinstance(level, Runs) else [level[i] for i in positions]
+        return positions
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covered by normalised ``[start, end)``."""
