@@ -107,3 +107,9 @@ def test_spelling_variants_do_not_depend_on_the_hash_seed() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1
+
+
+def test_automaton_offsets_count_characters_outside_the_bmp_as_one(detector: Detector) -> None:
+    text = "𠀀𠀁征信修复，加V 𠀂"
+    d = detector.detect([("text", text)])
+    assert [(m.term, text[m.start : m.end]) for m in d.matches if m.kind == "category"] == [("征信修复", "征信修复")]
