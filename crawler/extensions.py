@@ -38,7 +38,8 @@ class PlatformSummary:
         blocked = next((k.rsplit("/", 1)[-1] for k in stats if k.startswith(f"adwatch/{platform}/blocked/")), None)
         return cls(
             platform=platform,
-            seen=get("adwatch/dedup/unique") + get("adwatch/dedup/duplicate"),
+            # Posts the spider produced: what dedup saw, or (with pipelines switched off) what Scrapy counted.
+            seen=get("adwatch/dedup/unique") + get("adwatch/dedup/duplicate") or get("item_scraped_count"),
             flagged=get("adwatch/detect/flagged"),
             stored=get("adwatch/store/stored"),
             new=get("adwatch/store/new"),
