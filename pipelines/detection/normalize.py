@@ -62,8 +62,7 @@ class Runs:
     def lookup(self, positions: list[int]) -> list[int]:
         """``[self[i] for i in positions]`` without a call per position."""
         derived, source = self._starts()
-        runs = [bisect_right(derived, i) - 1 for i in positions]
-        return [source[k] + i - derived[k] for i, k in zip(positions, runs)]
+        return [source[k := bisect_right(derived, i) - 1] + i - derived[k] for i in positions]
 
 
 class Mapped:
