@@ -13,6 +13,7 @@ Goal: stage ≥ 90 % of raw.
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import statistics
 import sys
@@ -144,21 +145,26 @@ def main() -> int:
             store.close()
             docs = [es_schema.to_es_doc(stored[f"{p.platform}:{p.post_id}"]) for p in posts]
 
+            # The harness holds every post and document in memory, which a crawl never does (items pass through):
+            # keep that heap out of the garbage collector's way so it does not tax whichever side allocates more.
+            gc.collect()
+            gc.freeze()
             run_raw(client, "bench-warmup", docs[: min(len(docs), 5000)])  # JIT, caches, index creation paths
             reset(client, "bench-warmup")
             raw, stage = [], []
             for r in range(args.rounds):
                 raw.append(run_raw(client, "bench-raw", docs))
                 stage.append(run_stage(url, "bench-stage", data_dir, posts, client, docs))
-                print(f"round {r + 1}: raw helpers.bulk {raw[-1]:8.0f} docs/s   index stage {stage[-1]:8.0f} docs/s",
-                      flush=True)
+                print(f"round {r + 1}: raw helpers.bulk {raw[-1]:8.0f} docs/s   index stage {stage[-1]:8.0f} docs/s"
+                      f"   ratio {stage[-1] / raw[-1]:6.1%}", flush=True)
             for prefix in ("bench-raw", "bench-stage"):
                 reset(client, prefix)
             raw_m, stage_m = statistics.median(raw), statistics.median(stage)
+            ratio = statistics.median(s / r for s, r in zip(stage, raw))  # each round's pair ran back to back
             print(f"\nES bulk indexing, {args.docs} docs, batch {BATCH}, median of {args.rounds} rounds")
             print(f"  raw helpers.bulk : {raw_m:8.0f} docs/s")
             print(f"  IndexStage       : {stage_m:8.0f} docs/s")
-            print(f"  ratio            : {stage_m / raw_m:8.1%}  (goal ≥ 90 %)")
+            print(f"  ratio            : {ratio:8.1%}  (median of the per-round ratios; goal ≥ 90 %)")
     finally:
         client.close()
         if node is not None:

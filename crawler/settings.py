@@ -59,6 +59,7 @@ ADWATCH_ES_CA_CERTS = os.environ.get("ADWATCH_ES_CA_CERTS") or ""
 ADWATCH_ES_INDEX = os.environ.get("ADWATCH_ES_INDEX") or "adwatch-posts"  # monthly <index>-YYYY.MM + alias
 ADWATCH_ES_ANALYZER = os.environ.get("ADWATCH_ES_ANALYZER") or "standard"  # smartcn / ik_max_word with the plugin
 ADWATCH_ES_BATCH_SIZE = 500
+ADWATCH_ES_CONCURRENCY = 2  # bulk requests in flight (sent from background threads)
 ADWATCH_ES_FLUSH_SECONDS = 5.0  # a slow sweep still reaches the index within seconds
 ADWATCH_ES_MAX_RETRIES = 3  # per request and per rejected document, with exponential backoff
 ADWATCH_ES_BACKOFF = 0.5

@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, is_dataclass
@@ -50,6 +52,7 @@ class EsConfig:
     password: str = field(default="", repr=False)
     ca_certs: str = ""
     batch_size: int = 500
+    concurrency: int = 2  # bulk requests in flight: the cluster indexes one batch while the next is built
     flush_seconds: float = 5.0
     max_retries: int = 3
     backoff: float = 0.5
@@ -73,6 +76,7 @@ class EsConfig:
             password=settings.get("ADWATCH_ES_PASSWORD") or "",
             ca_certs=settings.get("ADWATCH_ES_CA_CERTS") or "",
             batch_size=settings.getint("ADWATCH_ES_BATCH_SIZE", 500),
+            concurrency=max(1, settings.getint("ADWATCH_ES_CONCURRENCY", 2)),
             flush_seconds=settings.getfloat("ADWATCH_ES_FLUSH_SECONDS", 5.0),
             max_retries=settings.getint("ADWATCH_ES_MAX_RETRIES", 3),
             backoff=settings.getfloat("ADWATCH_ES_BACKOFF", 0.5),
@@ -152,6 +156,7 @@ class EsIndexer:
         self._ready_indices: set[str] = set()
         self._template_ready = False
         self._down_until = 0.0
+        self._lock = threading.Lock()  # the stage sends from more than one thread
 
     # --- actions -----------------------------------------------------------------------------------------
 
@@ -174,12 +179,16 @@ class EsIndexer:
         return time.monotonic() >= self._down_until
 
     def _prepare(self, actions: list[dict[str, Any]]) -> None:
-        if not self._template_ready:
-            es_schema.ensure_template(self.client, self.config.index, self.config.analyzer)
-            self._template_ready = True
-        for index in sorted({a["_index"] for a in actions} - self._ready_indices):
-            es_schema.ensure_index(self.client, self.config.index, index)
-            self._ready_indices.add(index)
+        new = {a["_index"] for a in actions} - self._ready_indices
+        if self._template_ready and not new:
+            return
+        with self._lock:
+            if not self._template_ready:
+                es_schema.ensure_template(self.client, self.config.index, self.config.analyzer)
+                self._template_ready = True
+            for index in sorted(new - self._ready_indices):
+                es_schema.ensure_index(self.client, self.config.index, index)
+                self._ready_indices.add(index)
 
     def send(self, actions: list[dict[str, Any]]) -> BulkResult:
         """Index ``actions``; whatever is not indexed is spooled. Never raises for cluster trouble."""
@@ -234,7 +243,7 @@ class EsIndexer:
         path = self.config.spool
         path.parent.mkdir(parents=True, exist_ok=True)
         n = 0
-        with path.open("a", encoding="utf-8") as fh:
+        with self._lock, path.open("a", encoding="utf-8") as fh:
             for a in actions:
                 line = {k: a[k] for k in ("_index", "_id", "version", "_source")}
                 fh.write(json.dumps(line, ensure_ascii=False, default=str))
@@ -309,22 +318,26 @@ def _plain_fields(adapter: ItemAdapter) -> dict[str, Any]:
     than all the rest of the stage's work on a post.
     """
     item = adapter.item
-    fields_ = vars(item) if is_dataclass(item) and hasattr(item, "__dict__") else dict(adapter.items())
+    fields_ = vars(item) if hasattr(type(item), "__dataclass_fields__") else dict(adapter.items())
     plain: dict[str, Any] = {}
     for key, value in fields_.items():
-        if key == "raw":
+        kind = type(value)
+        if kind in _PLAIN or key == "raw":
+            if key != "raw":
+                plain[key] = value
             continue
-        if isinstance(value, _PLAIN):
-            pass
-        elif isinstance(value, datetime):
+        if kind is datetime:
             value = value.isoformat()
-        elif is_dataclass(value) or (isinstance(value, list) and value and is_dataclass(value[0])):
-            value = to_plain(value)
+        elif kind is list:
+            if value and hasattr(type(value[0]), "__dataclass_fields__"):
+                value = to_plain(value)
+        else:
+            value = to_plain(value)  # a dataclass (author), or a subclass of a plain type
         plain[key] = value
     return plain
 
 
-_PLAIN = (str, int, float, dict, type(None))
+_PLAIN = {str, int, float, bool, dict, type(None)}
 
 
 def _alive(pid: int) -> bool:
@@ -363,14 +376,14 @@ class IndexStage(Stage):
         self._buffer: list[dict[str, Any]] = []
         self._oldest = 0.0
         self._authors: dict[tuple[str, str], str] = {}
-        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adwatch-index")
-        self._in_flight: Future[BulkResult] | None = None
+        self._sender = ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="adwatch-index")
+        self._in_flight: deque[Future[BulkResult]] = deque()
         self.logger.info("index: posts go to %s (index %s-*)", self.config.safe_url, self.config.index)
         self._record(self.indexer.replay_spool(), replay=True)
 
     def close_spider(self) -> None:
         self.flush()
-        self._collect()
+        self._collect(0)
         self._sender.shutdown()
         # The cluster may be back since a failure earlier in this run: try the spool once more.
         self._record(self.indexer.replay_spool(), replay=True)
@@ -389,14 +402,13 @@ class IndexStage(Stage):
     def flush(self) -> None:
         batch, self._buffer = self._buffer, []
         if batch:
-            self._collect()
-            self._in_flight = self._sender.submit(self._send, batch)
+            self._collect(self.config.concurrency - 1)
+            self._in_flight.append(self._sender.submit(self._send, batch))
 
-    def _collect(self) -> None:
-        """Wait for the batch in flight, if any, and count what became of it."""
-        if self._in_flight is not None:
-            future, self._in_flight = self._in_flight, None
-            self._record(future.result())
+    def _collect(self, keep: int) -> None:
+        """Wait until at most ``keep`` batches are in flight, counting what became of the others."""
+        while len(self._in_flight) > keep:
+            self._record(self._in_flight.popleft().result())
 
     def _send(self, batch: list[dict[str, Any]]) -> BulkResult:
         """On the sender thread: add the store's dates, build the documents, bulk them."""

@@ -172,16 +172,19 @@ class SqliteStore:
 
     def authors_first_seen(self, authors: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """``{(platform, author_id): first_seen of the account's first stored post}`` (for "new accounts")."""
+        by_platform: dict[str, list[str]] = {}
+        for platform, author_id in authors:
+            by_platform.setdefault(platform, []).append(author_id)
         out: dict[tuple[str, str], str] = {}
-        for chunk in _chunks(authors):
-            marks = ",".join(["(?,?)"] * len(chunk))
-            args = [v for key in chunk for v in key]
-            with self._lock:
-                rows = self._db.execute(
-                    f"SELECT platform, author_id, MIN(first_seen) FROM posts WHERE (platform, author_id) IN "
-                    f"(VALUES {marks}) GROUP BY platform, author_id", args
-                ).fetchall()
-            out.update(((r[0], r[1]), r[2]) for r in rows)
+        for platform, ids in by_platform.items():
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                with self._lock:
+                    rows = self._db.execute(  # posts_author index: one seek per account
+                        f"SELECT author_id, MIN(first_seen) FROM posts WHERE platform = ? AND author_id IN ({marks})"
+                        " GROUP BY author_id", [platform, *chunk]
+                    ).fetchall()
+                out.update(((platform, r[0]), r[1]) for r in rows)
         return out
 
     def search(self, query: str, limit: int = 100) -> list[str]:
