@@ -10,6 +10,7 @@ node answers 409, counted as ``stale``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, is_dataclass
 from datetime import datetime, timezone
@@ -240,31 +242,35 @@ class EsIndexer:
     # --- spool -------------------------------------------------------------------------------------------
 
     def spool(self, actions: Iterable[dict[str, Any]]) -> int:
+        """Append actions to the spool, one JSON line each; return how many."""
         path = self.config.spool
-        path.parent.mkdir(parents=True, exist_ok=True)
-        n = 0
-        with self._lock, path.open("a", encoding="utf-8") as fh:
-            for a in actions:
-                line = {k: a[k] for k in ("_index", "_id", "version", "_source")}
-                fh.write(json.dumps(line, ensure_ascii=False, default=str))
-                fh.write("\n")
-                n += 1
-        return n
+        lines = [
+            json.dumps({k: a[k] for k in ("_index", "_id", "version", "_source")}, ensure_ascii=False, default=str)
+            for a in actions
+        ]
+        if not lines:
+            return 0
+        with _spool_lock(path), path.open("ab") as fh:
+            if fh.tell() and _last_byte(path) != b"\n":
+                fh.write(b"\n")  # a run killed mid-line: keep its fragment on a line of its own
+            fh.write(("\n".join(lines) + "\n").encode("utf-8"))
+        return len(lines)
 
     def _claim_spool(self) -> list[Path]:
         """Atomically take the spool (and claims left by runs that died while replaying) for this process."""
         path = self.config.spool
+        if not path.parent.exists():
+            return []
         claimed: list[Path] = []
-        for old in path.parent.glob(path.name + ".replay-*"):
-            pid = old.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _alive(int(pid)):
-                claimed.append(old)
-        if path.exists():
-            mine = path.with_name(f"{path.name}.replay-{os.getpid()}")
-            if mine.exists():  # our own earlier claim in this process that failed midway: keep both
-                mine = mine.with_name(mine.name + f"-{time.monotonic_ns()}")
-            path.rename(mine)
-            claimed.append(mine)
+        with _spool_lock(path):  # no append is half-written when the file changes name
+            for old in path.parent.glob(path.name + ".replay-*"):
+                pid = old.name.split(".replay-", 1)[1].split("-", 1)[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    claimed.append(old)
+            if path.exists():
+                mine = path.with_name(f"{path.name}.replay-{os.getpid()}-{time.monotonic_ns()}")
+                path.rename(mine)
+                claimed.append(mine)
         return claimed
 
     def replay_spool(self) -> BulkResult:
@@ -340,6 +346,25 @@ def _plain_fields(adapter: ItemAdapter) -> dict[str, Any]:
 _PLAIN = {str, int, float, bool, dict, type(None)}
 
 
+def _last_byte(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1)
+
+
+@contextmanager
+def _spool_lock(spool: Path) -> Iterator[None]:
+    """An exclusive lock on ``<spool>.lock`` (flock): held by every append and by the replay's claim, across
+    the crawlers of one sweep (threads) and across processes (a sweep and ``scrapy reindex``)."""
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    with open(spool.with_name(spool.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -359,9 +384,10 @@ def spooled_count(config: EsConfig) -> int:
 class IndexStage(Stage):
     """Send every post (after the store) to Elasticsearch, in batches; spool what cannot be sent.
 
-    A batch is sent by one background thread while the next one is built, so neither the crawl (the reactor)
-    nor the document building waits for the cluster, and at most two batches are held in memory. Stats are
-    recorded on the crawl's thread when a batch's result is collected.
+    Batches are built and sent by ``ADWATCH_ES_CONCURRENCY`` (2) background threads, so the crawl (the reactor)
+    does not wait for the cluster and the cluster indexes one batch while the next is built; at most that many
+    batches plus the one filling are held in memory. Stats are recorded on the crawl's thread when a batch's
+    result is collected.
     """
 
     name = "index"

@@ -243,3 +243,20 @@ def test_not_configured_without_url_and_secrets_stay_out_of_repr() -> None:
     assert not {"key-abc", "pw-456", "pw-123"} & set(repr(config).replace("'", " ").split())
     assert "pw-" not in repr(config) and "key-abc" not in repr(config)
     assert config.safe_url == "https://es.example:9243"
+
+
+def test_a_line_cut_short_by_a_crash_costs_only_itself(es_url: str, es_index: str, tmp_path: Path,
+                                                        es_client: Elasticsearch) -> None:
+    config = EsConfig.from_settings(Settings(settings_for(es_url, es_index, tmp_path)))
+    indexer = EsIndexer(make_client(config), config)
+    docs = [es_schema.to_es_doc({**to_plain(ItemAdapter(p).asdict()), "first_seen": "2026-11-21T09:00:00+00:00"})
+            for p in POSTS[:3]]
+    indexer.spool([indexer.action(docs[0])])
+    with config.spool.open("ab") as fh:
+        fh.write(b'{"_index": "x", "_id": "weibo:cut", "_sou')  # the process died here
+    indexer.spool([indexer.action(d) for d in docs[1:]])
+    assert spooled_count(config) == 3
+    assert indexer.replay_spool().indexed == 3 and spooled_count(config) == 0
+    indexer.refresh()
+    assert es_client.count(index=es_index)["count"] == 3
+    indexer.client.close()
