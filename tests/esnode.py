@@ -74,11 +74,12 @@ def provision(log=print) -> Path:
         mvn = shutil.which("mvn")
         if mvn is None:
             raise RuntimeError("esnode: Maven (mvn) is needed to fetch Elasticsearch; apt-get install maven")
-        subprocess.run(
-            [mvn, "-B", "-q", "-Dstyle.color=never", f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={ARTIFACT}", f"-DoutputDirectory={cache}"],
-            check=True,
-            cwd=cache,
+        proc = subprocess.run(
+            [mvn, "-B", "-q", f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={ARTIFACT}", f"-DoutputDirectory={cache}"],
+            cwd=cache, capture_output=True, text=True,
         )
+        if proc.returncode != 0 or not archive.exists():
+            raise RuntimeError(f"esnode: Maven could not fetch {ARTIFACT}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
     staging = Path(tempfile.mkdtemp(prefix="unpack-", dir=cache))
     try:
         _unzip(archive, staging)
@@ -90,6 +91,7 @@ def provision(log=print) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     (home / _READY_MARK).write_text(ES_VERSION + "\n")
+    archive.unlink()  # Maven keeps its own copy in ~/.m2
     log(f"esnode: Elasticsearch {ES_VERSION} ready in {home}")
     return home
 
