@@ -35,6 +35,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ES_VERSION = "9.5.0"  # the newest 9.x integ-test-zip on Maven Central when this was written (2026-11)
 ARTIFACT = f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{ES_VERSION}:zip"
@@ -240,25 +241,34 @@ class EsNode:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_", "CLI_JAVA"))}
         env.update(ES_JAVA_HOME=str(java_home()), ES_PATH_CONF=str(self._conf), ES_TMPDIR=str(self._tmp()))
         log = (self.workdir / "stdout.log").open("ab")
+        prefix, as_user = self._not_root()
         self.proc = subprocess.Popen(
-            [str(self.home / "bin" / "elasticsearch"), "-E", f"http.port={self.port}",
+            [*prefix, str(self.home / "bin" / "elasticsearch"), "-E", f"http.port={self.port}",
              "-E", f"transport.port={self.transport_port}"],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            cwd=self.workdir, **self._run_as(),
+            cwd=self.workdir, **as_user,
         )
         log.close()
         self._wait_ready(timeout)
         return self.url
 
-    def _run_as(self) -> dict[str, int]:
-        """Elasticsearch refuses to run as root ("can not run elasticsearch as root"): CI and these machines
-        run as root, so the node runs as ``ADWATCH_ES_USER`` (default ``nobody``), owning its work dir."""
+    def _not_root(self) -> tuple[list[str], dict[str, Any]]:
+        """Elasticsearch refuses to run as root ("can not run elasticsearch as root"), and CI runs as root.
+
+        Preferred: a user namespace (``unshare --user``) in which the node is uid 1000 while the kernel still sees
+        root, so every file stays readable wherever the checkout lives. Otherwise the node runs as
+        ``ADWATCH_ES_USER`` (default ``nobody``), owning its work dir; the checkout must then be readable to it.
+        """
         if os.geteuid() != 0:
-            return {}
+            return [], {}
+        unshare = shutil.which("unshare")
+        if unshare and subprocess.run([unshare, "--user", "--map-user=1000", "--map-group=1000", "true"],
+                                      capture_output=True).returncode == 0:
+            return [unshare, "--user", "--map-user=1000", "--map-group=1000", "--"], {}
         user = pwd.getpwnam(os.environ.get("ADWATCH_ES_USER") or "nobody")
         for path in [self.workdir, *self.workdir.rglob("*")]:
             os.chown(path, user.pw_uid, user.pw_gid)
-        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        return [], {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     def _tmp(self) -> Path:
         tmp = self.workdir / "tmp"
