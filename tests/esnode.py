@@ -310,6 +310,10 @@ class EsNode:
             self.kill()
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.esnode", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["provision", "run"])
@@ -317,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     home = provision()
     if args.action == "provision":
         return 0
+    signal.signal(signal.SIGTERM, _interrupt)  # a background job ignores SIGINT: SIGTERM stops the node cleanly
     with tempfile.TemporaryDirectory(prefix="adwatch-es-") as work:
         node = EsNode(Path(work), home)
         try:
