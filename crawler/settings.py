@@ -129,6 +129,8 @@ META_COPY_WARN_SKIP_KEYS = ["retry_times", "download_latency"]
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30
 COOKIES_ENABLED = True
+# Names must resolve to public addresses (but for the configured origins): see crawler/resolver.py.
+DNS_RESOLVER = "crawler.resolver.PublicOnlyResolver"
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 15.0  # progress lines (pages, items per minute) during a sweep
