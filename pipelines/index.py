@@ -200,7 +200,7 @@ class EsIndexer:
         if not self.available:
             result.spooled += self.spool(actions)
             return result
-        failed: list[dict[str, Any]] = []
+        failed: list[str] = []
         try:
             self._prepare(actions)
             for ok, info in helpers.streaming_bulk(
