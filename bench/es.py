@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -169,6 +170,7 @@ def main() -> int:
         client.close()
         if node is not None:
             node.stop()
+            shutil.rmtree(node.workdir, ignore_errors=True)
     return 0
 
 
