@@ -8,21 +8,14 @@ from __future__ import annotations
 import argparse
 import urllib.error
 
-from scrapy.commands import ScrapyCommand
+from crawler.command_base import ProjectCommand
 from scrapy.exceptions import UsageError
 
 from crawler.kibana import NDJSON_PATH, import_saved_objects, saved_objects, to_ndjson
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-
-    def syntax(self) -> str:
-        return "[options]"
-
-    def short_desc(self) -> str:
-        return "Import the Kibana data view, saved searches and dashboard (ADWATCH_KIBANA_URL)"
+class Command(ProjectCommand):
+    summary = "Import the Kibana data view, saved searches and dashboard (ADWATCH_KIBANA_URL)"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from scrapy.commands import ScrapyCommand
+from crawler.command_base import ProjectCommand
 from scrapy.exceptions import NotConfigured, UsageError
 from scrapy.settings import BaseSettings
 
@@ -61,15 +61,8 @@ def _index_store(indexer: EsIndexer, settings: BaseSettings, platform: str | Non
     return result
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-
-    def syntax(self) -> str:
-        return "[options]"
-
-    def short_desc(self) -> str:
-        return "Index the embedded store (and replay the spool) into Elasticsearch (ADWATCH_ES_URL)"
+class Command(ProjectCommand):
+    summary = "Index the embedded store (and replay the spool) into Elasticsearch (ADWATCH_ES_URL)"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scrapy.commands import ScrapyCommand
+from crawler.command_base import ProjectCommand
 from scrapy.settings import BaseSettings
 
 from pipelines.store import SqliteStore, data_dir, store_path
@@ -32,15 +32,8 @@ def write_reports(settings: BaseSettings, out: str | None = None, platform: str 
     return written
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-
-    def syntax(self) -> str:
-        return "[options]"
-
-    def short_desc(self) -> str:
-        return "Render takedown requests (one per platform) from the flagged posts in the store"
+class Command(ProjectCommand):
+    summary = "Render takedown requests (one per platform) from the flagged posts in the store"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from scrapy.commands import ScrapyCommand
+from crawler.command_base import ProjectCommand
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-
-    def syntax(self) -> str:
-        return "[--port N]"
-
-    def short_desc(self) -> str:
-        return "Serve the platform simulator until interrupted"
+class Command(ProjectCommand):
+    summary = "Serve the platform simulator until interrupted"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

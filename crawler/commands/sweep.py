@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from scrapy.commands import ScrapyCommand
+from crawler.command_base import ProjectCommand
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
@@ -18,15 +18,10 @@ from crawler.items import to_plain
 from pipelines.store import data_dir, store_path
 
 
-class Command(ScrapyCommand):
-    requires_project = True
+class Command(ProjectCommand):
+    requires_crawler_process = True
+    summary = "Search all platforms of the watchlist, store the posts and write takedown reports"
     default_settings = {"LOG_LEVEL": "INFO"}
-
-    def syntax(self) -> str:
-        return "[options]"
-
-    def short_desc(self) -> str:
-        return "Search all platforms of the watchlist, store the posts and write takedown reports"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
