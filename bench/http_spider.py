@@ -3,6 +3,7 @@
 Both are measured in this run, on this machine, against the same simulator process and the same URLs:
   ceiling  — a keep-alive client with as many threads as the spider's concurrency, doing nothing but GET + read
   spider   — `scrapy sweep --platforms weibo` over the same result pages (parse, items, no pipelines)
+  plain    — a minimal Scrapy spider with Scrapy's defaults over the same pages (what Scrapy itself costs here)
 """
 
 from __future__ import annotations
@@ -87,6 +88,16 @@ def spider(port: int, keywords: list[str], pages: int, concurrency: int) -> tupl
     return stats["response_received_count"] / elapsed, stats.get("item_scraped_count", 0)
 
 
+def plain_scrapy(port: int, keywords: list[str], pages: int, concurrency: int) -> float:
+    """Responses/s of a minimal Scrapy spider (bench/plain_spider.py) over the same pages: Scrapy's own cost here."""
+    cmd = [sys.executable, "-m", "scrapy", "runspider", str(PROJECT / "bench" / "plain_spider.py"),
+           "-a", f"origin=http://127.0.0.1:{port}", "-a", "keywords=" + ",".join(keywords), "-a", f"pages={pages}",
+           "-s", f"CONCURRENT_REQUESTS={concurrency}", "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}"]
+    with tempfile.TemporaryDirectory() as tmp:  # outside the project: Scrapy's defaults, not adwatch's settings
+        out = subprocess.run(cmd, cwd=tmp, check=True, capture_output=True, text=True).stdout
+    return float(next(line.split()[1] for line in out.splitlines() if line.startswith("RATE ")))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keywords", type=int, default=8)
@@ -103,13 +114,15 @@ def main() -> None:
         ceiling(port, paths[:50], args.concurrency)  # warm-up
         top = ceiling(port, paths, args.concurrency)
         rate, items = spider(port, keywords, args.pages, args.concurrency)
+        plain = plain_scrapy(port, keywords, args.pages, args.concurrency)
     finally:
         sim.terminate()
         sim.wait()
     print(f"pages: {len(paths)} ({args.keywords} keywords x {args.pages} pages, 10 posts each), concurrency {args.concurrency}")
     print(f"simulator ceiling (bare keep-alive client): {top:8.1f} responses/s")
     print(f"weibo spider (scrapy sweep, no pipelines):  {rate:8.1f} responses/s  ({items} items)")
-    print(f"ratio spider / ceiling: {rate / top:.2f}")
+    print(f"plain Scrapy spider (same pages, defaults):  {plain:8.1f} responses/s")
+    print(f"ratio spider / ceiling: {rate / top:.2f}   spider / plain Scrapy: {rate / plain:.2f}")
 
 
 if __name__ == "__main__":

@@ -138,7 +138,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 # --- Browser (Douyin) ------------------------------------------------------------------------------------
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-DOWNLOAD_HANDLERS = {
+# The Playwright download handlers are switched on by the spiders that need a browser (their custom_settings,
+# see crawler/platforms/douyin.py): plain-HTTP platforms never start one, nor pay for its handler.
+PLAYWRIGHT_DOWNLOAD_HANDLERS = {
     "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
     "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
 }

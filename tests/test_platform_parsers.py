@@ -85,6 +85,8 @@ def test_weibo_end_of_results() -> None:
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("Tue Feb 23 12:28:47 +0800 2021", datetime(2021, 2, 23, 12, 28, 47, tzinfo=CN)),
+    ("Sun Feb 29 23:59:59 -0530 2024", datetime(2024, 3, 1, 5, 29, 59, tzinfo=timezone.utc)),
+    ("Tue Feb 30 12:28:47 +0800 2021", None),
     ("刚刚", datetime(2026, 11, 21, 10, 0, tzinfo=CN)),
     ("5分钟前", datetime(2026, 11, 21, 9, 55, tzinfo=CN)),
     ("2小时前", datetime(2026, 11, 21, 8, 0, tzinfo=CN)),

@@ -19,6 +19,7 @@ from playwright.async_api import Response as PageResponse
 from scrapy.http import Request, Response
 
 from crawler.items import AdPost
+from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
 from crawler.platforms.base import CN_TZ, PlatformSpider
 from crawler.utils import as_int, counts, traverse
 
@@ -44,6 +45,7 @@ class DouyinSpider(PlatformSpider):
     """Searches www.douyin.com in a real browser page and reads the results from its XHRs."""
 
     name = "douyin"
+    custom_settings = {"DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

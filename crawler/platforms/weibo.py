@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,16 +18,24 @@ from crawler.utils import as_int, counts, traverse
 SEARCH_TYPES = {"all": 1, "realtime": 61, "hot": 60, "video": 64}
 
 
+_ABSOLUTE = re.compile(r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})")
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+
+
 def parse_created_at(value: Any, now: datetime | None = None) -> datetime | None:
-    """Weibo's ``created_at``: RFC-2822-like absolute times, or the relative forms search pages use."""
+    """Weibo's ``created_at``: ``Tue Feb 23 12:28:47 +0800 2021``, or the relative forms search pages use."""
     if not isinstance(value, str) or not value.strip():
         return None
     s = value.strip()
+    if (m := _ABSOLUTE.fullmatch(s)) and m[1] in _MONTHS:
+        # Ten per result page: a regex is ~10x cheaper than strptime here.
+        offset = timedelta(hours=int(m[7]), minutes=int(m[8])) * (1 if m[6] == "+" else -1)
+        tz = CN_TZ if offset == timedelta(hours=8) else timezone(offset)
+        try:
+            return datetime(int(m[9]), _MONTHS[m[1]], int(m[2]), int(m[3]), int(m[4]), int(m[5]), tzinfo=tz)
+        except ValueError:
+            return None
     now = now or datetime.now(CN_TZ)
-    try:
-        return datetime.strptime(s, "%a %b %d %H:%M:%S %z %Y")
-    except ValueError:
-        pass
     if s == "刚刚":
         return now
     if m := re.fullmatch(r"(\d+)\s*(秒|分钟|小时)前", s):
