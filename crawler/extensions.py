@@ -22,6 +22,7 @@ class PlatformSummary:
     stored: int
     new: int
     duplicates: int
+    malformed: int
     errors: int
     blocked: str | None
     finish_reason: str | None
@@ -32,7 +33,7 @@ class PlatformSummary:
             return int(stats.get(key, 0) or 0)
 
         errors = sum(int(v) for k, v in stats.items() if isinstance(v, int) and (
-            k.startswith("log_count/ERROR") or k == f"adwatch/{platform}/malformed" or k.endswith("/failed")
+            k.startswith("log_count/ERROR") or k.endswith("/failed")
             or k.startswith("spider_exceptions/") and k.count("/") == 1
         ))
         blocked = next((k.rsplit("/", 1)[-1] for k in stats if k.startswith(f"adwatch/{platform}/blocked/")), None)
@@ -44,6 +45,7 @@ class PlatformSummary:
             stored=get("adwatch/store/stored"),
             new=get("adwatch/store/new"),
             duplicates=get("adwatch/dedup/duplicate"),
+            malformed=get(f"adwatch/{platform}/malformed"),
             errors=errors,
             blocked=blocked,
             finish_reason=stats.get("finish_reason"),
@@ -52,7 +54,8 @@ class PlatformSummary:
     def line(self) -> str:
         state = f"BLOCKED ({self.blocked})" if self.blocked else (self.finish_reason or "?")
         return (f"{self.platform:<8} seen {self.seen:>5}  flagged {self.flagged:>4}  stored {self.stored:>5} "
-                f"(new {self.new})  duplicates {self.duplicates:>4}  errors {self.errors:>3}  {state}")
+                f"(new {self.new})  duplicates {self.duplicates:>4}  malformed {self.malformed:>3}  errors {self.errors:>3}  "
+                f"{state}")
 
 
 class SweepSummary:
