@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from itertools import accumulate
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any
 
 from pipelines.detection.contacts import Contact, find_contacts, merge_contacts
 from pipelines.detection.lexicon import CATEGORY, CONTEXT, CTA, NEGATIVE, Lexicon, load_lexicon
-from pipelines.detection.matcher import Hit, Matcher
+from pipelines.detection.matcher import Matcher
 from pipelines.detection.normalize import BOUNDARY, Mapped, compact_view, light_view
 
 __all__ = ["Detection", "Detector", "Match", "source_label"]
@@ -137,28 +137,6 @@ def _has_quotes(text: str) -> bool:
     return "“" in text or "「" in text or "『" in text or "《" in text or '"' in text
 
 
-def _matches(hits: list[Hit], compact: Mapped, joined: str, texts: list[tuple[str, str]], starts: list[int]) -> list[Match]:
-    """The matcher's hits as evidence: source, offsets into that source's original text, snippet, weight."""
-    quotes = [q.span() for q in QUOTES.finditer(joined)] if _has_quotes(joined) else []
-    n = len(hits)
-    origs = compact.origs([h[0] for h in hits] + [h[1] - 1 for h in hits])
-    texts_of = [0] * n if len(texts) == 1 else [bisect_right(starts, s) - 1 for s in origs[:n]]
-    matches: list[Match] = []
-    for (_, _, term), s, last, k in zip(hits, origs, origs[n:], texts_of):
-        e = last + 1
-        source, text = texts[k]
-        ls, le = s - starts[k], e - starts[k]
-        snippet = text[ls - SNIPPET_WIDTH if ls > SNIPPET_WIDTH else 0 : le + SNIPPET_WIDTH].replace("\n", " ")
-        weight = term.weight
-        quoted = bool(quotes) and any(qs < s and e <= qe for qs, qe in quotes)
-        if quoted and term.kind == CATEGORY:
-            weight *= QUOTED_CATEGORY_FACTOR
-        elif quoted and term.kind == CTA:
-            weight = 0.0
-        matches.append(Match(term.term, term.kind, term.category, source, ls, le, snippet, weight, quoted))
-    return matches
-
-
 class Detector:
     """Scores posts against the lexicon; flagged when score ≥ threshold. Build once, call detect() per post."""
 
@@ -167,41 +145,86 @@ class Detector:
         self.lexicon: Lexicon = load_lexicon(lexicon_path)
         self.matcher = Matcher(self.lexicon)
         self._order = {c: i for i, c in enumerate(self.lexicon.categories)}
+        # Per matcher term id, what a hit on it stands for (a hit then costs one list index): the term's fields,
+        # its weight said / quoted, and its evidence key — one per (kind, term), since each distinct term counts
+        # once per post whichever spelling or pattern found it.
+        keys: dict[tuple[str, str], int] = {}
+        self._evidence: list[tuple[str, str, str | None, float, float, int] | None] = []
+        for term in self.matcher.terms:
+            if term is None:
+                self._evidence.append(None)
+                continue
+            quoted = term.weight * QUOTED_CATEGORY_FACTOR if term.kind == CATEGORY else 0.0 if term.kind == CTA else term.weight
+            key = keys.setdefault((term.kind, term.term), len(keys))
+            self._evidence.append((term.term, term.kind, term.category, term.weight, quoted, key))
+        self._key_kinds = [kind for kind, _ in keys]
 
     def detect(self, sources: list[tuple[str, str]]) -> Detection:
         texts = [(source, text) for source, text in sources if text]
         if not texts:
-            return self._decide([], [])
+            return self._decide([], [], {})
         # All texts of the post are normalised and matched in one go (most of the cost is per call, not per
         # character), joined by a boundary no term, pattern or contact can span.
         joined = BOUNDARY.join([text for _, text in texts])
         starts = list(accumulate([len(t) + len(BOUNDARY) for _, t in texts[:-1]], initial=0))
         light = light_view(joined)
         compact = compact_view(light)
-        hits = self.matcher.find(compact.text)
-        matches = _matches(hits, compact, joined, texts, starts) if hits else []
+        hits = self.matcher.find_ids(compact.text)
+        matches: list[Match] = []
+        best: dict[int, tuple[float, int]] = {}
+        if hits:
+            self._matches(hits, compact, joined, texts, starts, matches, best)
         contacts = []
         for c in find_contacts(light, joined, ""):
             k = bisect_right(starts, c.start) - 1
             contacts.append(Contact(c.kind, c.value, c.raw, texts[k][0], c.start - starts[k]))
-        return self._decide(matches, merge_contacts(contacts) if len(contacts) > 1 else contacts)
+        return self._decide(matches, merge_contacts(contacts) if len(contacts) > 1 else contacts, best)
 
-    def _decide(self, matches: list[Match], contacts: list[Contact]) -> Detection:
-        contact_dicts = [c.to_dict() for c in contacts]
-        # Each distinct term counts once per post, however often and wherever it appears.
-        best: dict[tuple[str, str], Match] = {}
-        for m in matches:
-            key = (m.kind, m.term)
+    def _matches(
+        self, hits: list[tuple[int, int, int]], compact: Mapped, joined: str, texts: list[tuple[str, str]],
+        starts: list[int], matches: list[Match], best: dict[int, tuple[float, int]],
+    ) -> None:
+        """The matcher's hits as evidence (source, offsets into that source's original text, snippet, weight)
+        appended to ``matches``; per evidence key, the strongest weight and which match gave it into ``best``."""
+        # Quotations do not overlap: only the last one opening before a hit can hold it.
+        quotes = [q.span() for q in QUOTES.finditer(joined)] if _has_quotes(joined) else []
+        quote_starts = [qs for qs, _ in quotes]
+        n = len(hits)
+        origs = compact.origs([h[0] for h in hits] + [h[1] - 1 for h in hits])
+        texts_of = [0] * n if len(texts) == 1 else [bisect_right(starts, s) - 1 for s in origs[:n]]
+        evidence = self._evidence
+        for (_, _, i), s, last, k in zip(hits, origs, origs[n:], texts_of):
+            e = last + 1
+            source, text = texts[k]
+            ls, le = s - starts[k], e - starts[k]
+            snippet = text[ls - SNIPPET_WIDTH if ls > SNIPPET_WIDTH else 0 : le + SNIPPET_WIDTH].replace("\n", " ")
+            term, kind, category, weight, quoted_weight, key = evidence[i]  # type: ignore[misc]
+            quoted = False
+            if quotes:
+                q = bisect_left(quote_starts, s) - 1
+                if q >= 0 and e <= quotes[q][1]:
+                    quoted = True
+                    weight = quoted_weight
             old = best.get(key)
-            if old is None or m.weight > old.weight:
-                best[key] = m
+            if old is None or weight > old[0]:
+                best[key] = (weight, len(matches))
+            matches.append(Match(term, kind, category, source, ls, le, snippet, weight, quoted))
+
+    def _decide(self, matches: list[Match], contacts: list[Contact], best: dict[int, tuple[float, int]]) -> Detection:
+        """Score the evidence: ``best`` holds, per evidence key in order first seen, the strongest weight and the
+        index of its match."""
+        contact_dicts = [c.to_dict() for c in contacts]
         per_category: dict[str, float] = {}
         # Per kind, Π(1 − w): the kind's weights combined as independent evidence are 1 − that.
         missed = {CATEGORY: 1.0, CTA: 1.0, CONTEXT: 1.0, NEGATIVE: 1.0}
-        for (kind, _), m in best.items():
-            missed[kind] *= 1.0 - m.weight
-            if kind == CATEGORY and m.category:
-                per_category[m.category] = per_category.get(m.category, 0.0) + m.weight
+        kinds = self._key_kinds
+        for key, (weight, at) in best.items():
+            kind = kinds[key]
+            missed[kind] *= 1.0 - weight
+            if kind == CATEGORY:
+                category = matches[at].category
+                if category:
+                    per_category[category] = per_category.get(category, 0.0) + weight
         if not per_category:
             return Detection(False, None, 0.0, matches, contact_dicts)
         weights = self.lexicon.contact_weights

@@ -42,7 +42,15 @@ class Matcher:
             for literal in gate:
                 entries.setdefault(literal, (None, False, []))[2].append(i)
         self.strings = list(entries)
-        self.entries = [(term, ascii_only, tuple(gates)) for term, ascii_only, gates in entries.values()]
+        # Hits carry an id into ``terms``: the automaton's string index for a spelling, then one per pattern.
+        self.terms: list[Term | None] = [term for term, _, _ in entries.values()] + [p.term for p in lexicon.patterns]
+        self._pattern_ids = range(len(self.strings), len(self.terms))
+        self._is_category = [term is not None and term.kind == CATEGORY for term in self.terms]
+        # Per automaton string: its term id (-1: a gate literal only), whether it must stand alone, its gates.
+        self.entries = [
+            (i if term is not None else -1, ascii_only, tuple(gates))
+            for i, (term, ascii_only, gates) in enumerate(entries.values())
+        ]
         self.automaton = ahocorasick_rs.AhoCorasick(self.strings, matchkind=ahocorasick_rs.MatchKind.Standard)
 
     def find(self, text: str, gated: bool = True) -> list[Hit]:
@@ -50,35 +58,45 @@ class Matcher:
 
         ``gated=False`` runs every phrase pattern whatever the automaton saw (tests compare the two).
         """
-        hits: list[Hit] = []
+        terms = self.terms
+        return [(start, end, terms[i]) for start, end, i in self.find_ids(text, gated)]  # type: ignore[misc]
+
+    def find_ids(self, text: str, gated: bool = True) -> list[tuple[int, int, int]]:
+        """:meth:`find` with the term as its id in ``terms`` (the detector's per-id tables make a hit cheap)."""
+        hits: list[tuple[int, int, int]] = []  # start, −end, id: plain tuple order is the order kept hits need
         opened: set[int] = set()
         entries = self.entries
         n = len(text)
         for index, start, end in self.automaton.find_matches_as_indexes(text, overlapping=True):
-            term, ascii_only, gates = entries[index]
+            term_id, ascii_only, gates = entries[index]
             if gates:
                 opened.update(gates)
-            if term is None:
+            if term_id < 0:
                 continue
             if ascii_only and (
                 (start > 0 and text[start - 1].isascii() and text[start - 1].isalnum())
                 or (end < n and text[end].isascii() and text[end].isalnum())
             ):
                 continue
-            hits.append((start, end, term))
-        if hits:
-            # Lexicon order, so that of two hits on the same span the same one is kept as without gates.
-            if not gated:
-                opened = set(range(len(self.patterns)))
-            elif self.ungated:
-                opened.update(self.ungated)
-            patterns = self.patterns
-            for i in sorted(opened) if len(opened) > 1 else opened:
-                finditer, term = patterns[i]
-                for found in finditer(text):
-                    if found.end() > found.start() and BOUNDARY_CHAR not in found.group():
-                        hits.append((found.start(), found.end(), term))
-        return _drop_contained(hits) if len(hits) > 1 else hits
+            hits.append((start, -end, term_id))
+        if not hits:
+            return []
+        # Lexicon order, so that of two hits on the same span the same one is kept as without gates.
+        if not gated:
+            opened = set(range(len(self.patterns)))
+        elif self.ungated:
+            opened.update(self.ungated)
+        patterns, pattern_ids = self.patterns, self._pattern_ids
+        for i in sorted(opened) if len(opened) > 1 else opened:
+            finditer = patterns[i][0]
+            for found in finditer(text):
+                start, end = found.span()
+                if end > start and BOUNDARY_CHAR not in found.group():
+                    hits.append((start, -end, pattern_ids[i]))
+        if len(hits) == 1:
+            start, neg_end, i = hits[0]
+            return [(start, -neg_end, i)]
+        return _drop_contained(hits, self._is_category)
 
 
 def required_literals(regex: re.Pattern[str]) -> frozenset[str] | None:
@@ -139,21 +157,26 @@ def _fixed_strings(sequence: list) -> set[str] | None:
     return out
 
 
-def _drop_contained(hits: list[Hit]) -> list[Hit]:
+def _drop_contained(hits: list[tuple[int, int, int]], is_category: list[bool]) -> list[tuple[int, int, int]]:
     """Longest wins: drop every hit lying inside another, longer one ("不是骗子" hides its "骗子", "征信修复"
-    its "征信") — except that a service term is never hidden by other wording ("帮你停催" keeps "停催")."""
-    hits.sort(key=lambda h: (h[0], -h[1]))
-    kept: list[Hit] = []
+    its "征信") — except that a service term is never hidden by other wording ("帮你停催" keeps "停催").
+
+    ``hits`` are (start, −end, id); ids of the automaton's strings come before pattern ids, in the order the
+    matcher appends them, so ties on a span keep the hit found first. Returns (start, end, id).
+    """
+    hits.sort()
+    kept: list[tuple[int, int, int]] = []
     reach = -1  # furthest end among kept hits that start at or before the current one
     category_reach = -1  # the same among kept service terms
-    for hit in hits:
-        end = hit[1]
-        is_category = hit[2].kind == CATEGORY
-        if end <= (category_reach if is_category else reach):
+    for start, neg_end, i in hits:
+        end = -neg_end
+        if is_category[i]:
+            if end <= category_reach:
+                continue
+            category_reach = end
+        elif end <= reach:
             continue
-        kept.append(hit)
+        kept.append((start, end, i))
         if end > reach:
             reach = end
-        if is_category and end > category_reach:
-            category_reach = end
     return kept

@@ -355,9 +355,19 @@ def apply_aliases(m: Mapped) -> Mapped:
     return _sub_mapped(m, ALIAS_RE, lambda hit: ALIASES.get(hit.group(), hit.group()))
 
 
+@lru_cache(maxsize=1)
+def _light_tells() -> re.Pattern[str]:
+    """Any character :func:`strip_invisible` or :func:`fold_chars` would touch."""
+    return re.compile(_fold_re().pattern[:-1] + INVISIBLE + "]")
+
+
 def light_view(text: str) -> Mapped:
     """Folded text that keeps spaces and punctuation (for contacts)."""
-    return digit_words(fold_chars(strip_invisible(Mapped.of(text))))
+    m = Mapped.of(text)
+    # One scan spares most texts (nothing invisible, nothing to fold) the two steps' own scans.
+    if _light_tells().search(text):
+        m = fold_chars(strip_invisible(m))
+    return digit_words(m)
 
 
 def compact_view(light: Mapped) -> Mapped:
