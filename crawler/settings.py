@@ -48,6 +48,8 @@ ADWATCH_REPORTS_DIR = ""  # default: <data dir>/reports
 ADWATCH_COMPLAINANT = str(PROJECT_DIR / "reports" / "complainant.example.yaml")
 ADWATCH_DETECT_THRESHOLD = 0.5
 ADWATCH_LEXICON = os.environ.get("ADWATCH_LEXICON") or ""  # default: pipelines/lexicon.yaml
+ADWATCH_SCHEDULE = os.environ.get("ADWATCH_SCHEDULE") or ""  # cron for `scrapy schedule`, e.g. "0 */6 * * *"
+ADWATCH_SCHEDULE_TZ = os.environ.get("ADWATCH_SCHEDULE_TZ") or "Asia/Shanghai"
 ADWATCH_PLAYWRIGHT_IDLE_SECONDS = 3.0  # Douyin: stop scrolling when no new results arrive for this long
 
 ADWATCH_ES_URL = os.environ.get("ADWATCH_ES_URL") or ""
