@@ -127,3 +127,10 @@ def test_keywords_from_argument_and_watchlist(tmp_path: Path) -> None:
     assert load_keywords("douyin", wl, None) == ["a", "b"]
     assert load_keywords("kuaishou", wl, None) == []
     assert load_keywords("douyin", wl, " x, y ,") == ["x", "y"]
+
+
+def test_weibo_search_tabs() -> None:
+    assert "type%3D61%26q" in spider(WeiboSpider, search_type="realtime").search_request("k").url
+    assert "type%3D1%26q" in spider(WeiboSpider).search_request("k").url
+    with pytest.raises(ValueError, match="search_type must be one of"):
+        spider(WeiboSpider, search_type="newest")

@@ -59,7 +59,12 @@ class WeiboSpider(PlatformSpider):
     name = "weibo"
     html_text = True
     custom_settings = {"HTTPERROR_ALLOWED_CODES": [418, 403, 432]}
-    search_type = "all"
+    search_type = "all"  # -a search_type=realtime for the newest posts first (see SEARCH_TYPES)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.search_type not in SEARCH_TYPES:
+            raise ValueError(f"search_type must be one of {', '.join(SEARCH_TYPES)}, not {self.search_type!r}")
 
     def search_request(self, keyword: str, page: int = 1) -> Request:
         containerid = f"100103type={SEARCH_TYPES[self.search_type]}&q={keyword}"
