@@ -69,7 +69,7 @@ ADWATCH_ES_MAX_BACKOFF = 8.0
 ADWATCH_ES_TIMEOUT = 30.0
 ADWATCH_ES_COOLDOWN = 30.0  # after the cluster was unreachable, spool directly for this long
 ADWATCH_ES_SPOOL = ""  # default: <data dir>/es-spool.jsonl
-ADWATCH_KIBANA_URL = os.environ.get("ADWATCH_KIBANA_URL") or ""  # for `scrapy kibana_setup`
+ADWATCH_KIBANA_URL = os.environ.get("ADWATCH_KIBANA_URL") or ""  # for `scrapy kibana-setup`
 # --- end Elasticsearch ---
 
 # --- Media and OCR (pipelines/media.py, pipelines/ocr.py) ------------------------------------------------
@@ -112,8 +112,8 @@ SPIDERMON_MIN_ITEMS = 1
 ADWATCH_MAX_MALFORMED_RATIO = 0.2
 
 # --- Politeness ------------------------------------------------------------------------------------------
-# Robots files of these platforms disallow everything to every crawler but search engines; adwatch reads
-# only public search results to report illegal ads, at a throttled rate.
+# adwatch reads only public search results, at a throttled rate, to report illegal ads to the platforms
+# themselves; a deployment whose policy is to honour robots.txt sets ROBOTSTXT_OBEY = True.
 ROBOTSTXT_OBEY = False
 USER_AGENT = (
     "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
