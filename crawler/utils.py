@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+# Beijing time: what every platform here means by a local time, and what reports and schedules show.
+CN_TZ = timezone(timedelta(hours=8))
 
 _MISSING = object()
 
@@ -50,3 +54,13 @@ def as_int(value: Any, default: int | None = None) -> int | None:
 def counts(**values: Any) -> dict[str, int]:
     """Engagement counts that parse (see :func:`as_int`), keyed by our names; the rest are left out."""
     return {k: n for k, v in values.items() if (n := as_int(v)) is not None}
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """An ISO-8601 string as a datetime (naive if it has no offset); None for anything else or unparsable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

@@ -22,6 +22,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
+from crawler.utils import parse_iso
+
 # Sources of text found in media rather than in the post itself (see pipelines/detect.detection_sources).
 _POST_SOURCES = ("title", "text", "hashtags")
 _KEYWORD_LIMIT = 512  # longer values keep their text field but get no keyword sub-field
@@ -125,11 +127,8 @@ def month_of(value: Any) -> str:
     when: datetime | None = None
     if isinstance(value, datetime):
         when = value
-    elif isinstance(value, str) and value:
-        try:
-            when = datetime.fromisoformat(value)
-        except ValueError:
-            when = None
+    else:
+        when = parse_iso(value)
     if when is None:
         when = datetime.now(timezone.utc)
     elif when.tzinfo is not None:

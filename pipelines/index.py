@@ -33,6 +33,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
 from crawler.items import to_plain
+from crawler.utils import parse_iso
 from pipelines import es_schema
 from pipelines.base import Stage
 from pipelines.store import SqliteStore, data_dir, store_path
@@ -119,11 +120,7 @@ def make_client(config: EsConfig) -> Elasticsearch:
 def version_of(doc: dict[str, Any]) -> int:
     """External version: capture time in µs, so the newest capture of a post always wins."""
     for key in ("captured_at", "last_seen"):
-        value = doc.get(key)
-        try:
-            when = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            when = None
+        when = parse_iso(doc.get(key))
         if when is not None:
             if when.tzinfo is None:
                 when = when.replace(tzinfo=timezone.utc)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -11,9 +11,9 @@ from itemadapter import ItemAdapter
 from scrapy.settings import BaseSettings
 from w3lib.html import remove_tags, replace_entities
 
+from crawler.utils import CN_TZ, parse_iso
 from pipelines.base import Stage
 
-CN_TZ = timezone(timedelta(hours=8))
 _BR = re.compile(r"<br\s*/?>", re.I)
 _IMG_ALT = re.compile(r"<img[^>]*\balt=[\"']?(\[[^\]\"'>]{1,12}\])[^>]*>", re.I)  # Weibo emoticons: alt=[doge]
 _WEIBO_TAG = re.compile(r"#([^#\s]{1,40})#")
@@ -45,10 +45,7 @@ def to_cn_time(value: Any) -> datetime | None:
         seconds = value / 1000 if value > 10**11 else value
         return datetime.fromtimestamp(seconds, CN_TZ)
     if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
+        value = parse_iso(value)
     if isinstance(value, datetime):
         # A naive time from a Chinese platform is Beijing time, never UTC.
         return (value if value.tzinfo else value.replace(tzinfo=CN_TZ)).astimezone(CN_TZ)

@@ -145,18 +145,12 @@ class SqliteStore:
                 f"SELECT uid, first_seen, last_seen, doc FROM posts{where} ORDER BY first_seen, uid", args
             ).fetchall()
         for row in rows:
-            doc = json.loads(row["doc"])
-            doc.update(uid=row["uid"], first_seen=row["first_seen"], last_seen=row["last_seen"])
-            yield doc
+            yield _row_doc(row)
 
     def get(self, uid: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT uid, first_seen, last_seen, doc FROM posts WHERE uid = ?", (uid,)).fetchone()
-        if row is None:
-            return None
-        doc = json.loads(row["doc"])
-        doc.update(uid=row["uid"], first_seen=row["first_seen"], last_seen=row["last_seen"])
-        return doc
+        return None if row is None else _row_doc(row)
 
     def seen(self, uids: list[str]) -> dict[str, tuple[str, str]]:
         """``{uid: (first_seen, last_seen)}`` of the stored ones among ``uids``, without loading the posts."""
@@ -195,6 +189,13 @@ class SqliteStore:
                 "SELECT uid FROM posts_fts WHERE posts_fts MATCH ? LIMIT ?", (phrase, limit)
             ).fetchall()
         return [r["uid"] for r in rows]
+
+
+def _row_doc(row: sqlite3.Row) -> dict[str, Any]:
+    """A stored post as a plain dict, with the store's own ``uid``, ``first_seen`` and ``last_seen``."""
+    doc = json.loads(row["doc"])
+    doc.update(uid=row["uid"], first_seen=row["first_seen"], last_seen=row["last_seen"])
+    return doc
 
 
 def _chunks(values: list[Any], size: int = 400) -> Iterator[list[Any]]:

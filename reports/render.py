@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from crawler.utils import CN_TZ, parse_iso
+
 TEMPLATES = Path(__file__).with_name("templates")
-CN_TZ = timezone(timedelta(hours=8))
 
 PLATFORMS: dict[str, dict[str, str]] = {
     "weibo": {"label": "微博", "channel": "微博社区管理中心 · 举报违法信息", "category_wording": "违法信息 - 欺诈/违法金融"},
@@ -71,10 +72,8 @@ def _seconds(value: Any) -> str:
     """ISO 8601 to the second (what a complaint form takes); anything unparsable is shown as it is."""
     if not value:
         return ""
-    try:
-        return datetime.fromisoformat(str(value)).isoformat(timespec="seconds")
-    except ValueError:
-        return str(value)
+    when = parse_iso(str(value))
+    return when.isoformat(timespec="seconds") if when else str(value)
 
 
 def target(post: dict[str, Any]) -> dict[str, Any]:

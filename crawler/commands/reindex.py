@@ -72,7 +72,7 @@ class Command(ProjectCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         try:
-            result = reindex(self.settings, opts.platform, opts.spool_only)
+            reindex(self.settings, opts.platform, opts.spool_only)
         except NotConfigured as exc:
             raise UsageError(f"{exc}; set ADWATCH_ES_URL", print_help=False) from exc
         left = spooled_count(EsConfig.from_settings(self.settings))

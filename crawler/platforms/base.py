@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn, Self
 
@@ -16,9 +16,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Request, Response
 
 from crawler.items import AdPost, Author
-
-CN_TZ = timezone(timedelta(hours=8))
-
+from crawler.utils import CN_TZ
 
 def load_keywords(platform: str, watchlist: str | Path | None, keywords: str | list[str] | None) -> list[str]:
     """Keywords for ``platform``: ``-a keywords=a,b`` wins; else the watchlist's platform list, else its global one."""

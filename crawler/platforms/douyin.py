@@ -20,8 +20,8 @@ from scrapy.http import Request, Response
 
 from crawler.items import AdPost
 from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
-from crawler.platforms.base import CN_TZ, PlatformSpider
-from crawler.utils import as_int, counts, traverse
+from crawler.platforms.base import PlatformSpider
+from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/aweme/v1/web/general/search/single"
 # Douyin's interstitial verification page (served instead of the search page when it suspects a bot).

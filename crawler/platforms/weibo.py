@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from scrapy.http import Request, Response
 
 from crawler.items import AdPost
-from crawler.platforms.base import CN_TZ, PlatformSpider
-from crawler.utils import as_int, counts, traverse
+from crawler.platforms.base import PlatformSpider
+from crawler.utils import CN_TZ, as_int, counts, traverse
 
 # Search tabs: 1 = 综合 (all), 61 = 实时 (realtime), 60 = 热门 (hot), 64 = 视频 (video).
 SEARCH_TYPES = {"all": 1, "realtime": 61, "hot": 60, "video": 64}
