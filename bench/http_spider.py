@@ -105,7 +105,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     args = ap.parse_args()
     port = free_port()
-    sim = subprocess.Popen([sys.executable, "-m", "tests.simulator", "--port", str(port), "--no-faults",
+    sim = subprocess.Popen([sys.executable, "-m", "tests.simulator", "--port", str(port), "--platforms", "weibo", "--no-faults",
                             "--bench-pages", str(args.pages)], cwd=PROJECT, stdout=subprocess.DEVNULL)
     try:
         wait_up(port)

@@ -48,7 +48,7 @@ class PublicOnlyResolver(CachingThreadedResolver):
     def from_crawler(cls, crawler: Crawler, reactor: ReactorBase) -> Self:
         s = crawler.settings
         cache_size = s.getint("DNSCACHE_SIZE") if s.getbool("DNSCACHE_ENABLED") else 0
-        origins = [*s.getdict("PLATFORM_ORIGINS").values(), s.get("ADWATCH_SIMULATOR_ORIGIN") or ""]
+        origins = [*s.getdict("PLATFORM_ORIGINS").values(), *s.getlist("ADWATCH_SIMULATOR_ORIGINS")]
         return cls(reactor, cache_size, s.getfloat("DNS_TIMEOUT"), origin_hosts(origins))
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:  # noqa: N802 - Twisted API

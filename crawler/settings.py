@@ -38,7 +38,8 @@ PLATFORM_MEDIA_HOSTS = {
     "weibo": ["*.sinaimg.cn", "*.weibocdn.com", "f.video.weibocdn.com"],
     "douyin": ["*.douyinpic.com", "*.douyinvod.com", "*.bytecdn.cn", "*.byteimg.com", "*.douyincdn.com"],
 }
-ADWATCH_SIMULATOR_ORIGIN = os.environ.get("ADWATCH_ORIGIN") or None
+# Origins pointed away from the real site (the simulator): media may come from them too (see pipelines/media.py).
+ADWATCH_SIMULATOR_ORIGINS = sorted({o for name, o in PLATFORM_ORIGINS.items() if o != _REAL_ORIGINS[name]})
 
 ADWATCH_DATA_DIR = os.environ.get("ADWATCH_DATA_DIR") or str(PROJECT_DIR / "var")
 ADWATCH_WATCHLIST = str(PROJECT_DIR / "crawler" / "watchlist.yaml")

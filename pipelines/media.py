@@ -4,7 +4,7 @@ A subclass of Scrapy's own ``FilesPipeline``, so downloads share the crawler's s
 and stats. What it adds:
 
 * the SSRF rule — a URL is fetched only when its host matches the platform's ``PLATFORM_MEDIA_HOSTS`` globs on
-  a default port, or is exactly the simulator's origin when ``ADWATCH_SIMULATOR_ORIGIN`` is set; IP literals,
+  a default port, or is exactly one of the simulator's origins (``ADWATCH_SIMULATOR_ORIGINS``); IP literals,
   localhost and anything else are refused before a request exists, and redirects are not followed;
 * per-kind size caps through ``download_maxsize``, which aborts on the ``Content-Length`` header, so a 2 GB
   video costs one response head, not 2 GB;
@@ -19,6 +19,7 @@ import fnmatch
 import hashlib
 import ipaddress
 import mimetypes
+from collections.abc import Iterable
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path, PurePosixPath
@@ -79,7 +80,7 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     return parts.scheme, parts.hostname.lower(), port
 
 
-def blocked_reason(url: str, patterns: list[str], simulator_origin: str | None = None) -> str | None:
+def blocked_reason(url: str, patterns: list[str], simulator_origin: str | Iterable[str] | None = None) -> str | None:
     """Why ``url`` must not be fetched, or None when it is on the platform's CDN (or the simulator's origin).
 
     Only names are allowed, never addresses: an IP literal (127.0.0.1, 10.x, 169.254.169.254, ::1 …) is
@@ -89,7 +90,8 @@ def blocked_reason(url: str, patterns: list[str], simulator_origin: str | None =
     origin = _origin(url)
     if origin is None or origin[0] not in ("http", "https"):
         return "bad-url"
-    if simulator_origin and origin == _origin(simulator_origin):
+    simulators = [simulator_origin] if isinstance(simulator_origin, str) else list(simulator_origin or ())
+    if any(origin == _origin(o) for o in simulators if o):
         return None
     scheme, host, port = origin
     try:
@@ -110,7 +112,7 @@ def blocked_reason(url: str, patterns: list[str], simulator_origin: str | None =
 class MediaConfig:
     store: str
     hosts: dict[str, list[str]]  # platform → host globs
-    simulator_origin: str | None
+    simulator_origin: tuple[str, ...]
     max_bytes: dict[str, int]  # kind → cap
     max_images: int
 
@@ -139,7 +141,7 @@ class MediaStage(FilesPipeline, Stage):
         return MediaConfig(
             store=str(media_store(settings)),
             hosts={k: list(v) for k, v in settings.getdict("PLATFORM_MEDIA_HOSTS").items()},
-            simulator_origin=settings.get("ADWATCH_SIMULATOR_ORIGIN") or None,
+            simulator_origin=tuple(settings.getlist("ADWATCH_SIMULATOR_ORIGINS")),
             max_bytes=caps,
             max_images=settings.getint("ADWATCH_MEDIA_MAX_IMAGES", 9),
         )

@@ -62,7 +62,7 @@ def assert_index_matches_store(client: Elasticsearch, prefix: str, run: SweepRun
 def test_sweep_indexes_every_stored_post_searchably(
     simulator: Simulator, es_url: str, es_index: str, es_client: Elasticsearch, tmp_path: Path
 ) -> None:
-    run = run_sweep(simulator.origin, tmp_path, "--no-report", env=es_env(es_url, es_index))
+    run = run_sweep(simulator.origin_arg, tmp_path, "--no-report", env=es_env(es_url, es_index))
     assert run.proc.returncode == 0, run.output[-3000:]
     assert "s3cret" not in run.output
     assert_index_matches_store(es_client, es_index, run)
@@ -122,7 +122,7 @@ def test_killing_the_node_mid_sweep_loses_nothing(
                               for a in ("-s", f"{k}={v}")]
     result: dict[str, SweepRun] = {}
     sweep = threading.Thread(target=lambda: result.setdefault("run", run_sweep(
-        simulator.origin, tmp_path, *args, env=es_env(es_url, es_index))))
+        simulator.origin_arg, tmp_path, *args, env=es_env(es_url, es_index))))
     sweep.start()
     indexed_before_kill = 0
     deadline = time.monotonic() + 300

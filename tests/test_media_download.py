@@ -287,7 +287,7 @@ def _main(origin: str, internal_origin: str, data_dir: str, out: str) -> None:
     settings = get_project_settings()
     settings.setdict({
         "ADWATCH_DATA_DIR": data_dir,
-        "ADWATCH_SIMULATOR_ORIGIN": origin,
+        "ADWATCH_SIMULATOR_ORIGINS": [origin],
         "ADWATCH_MEDIA_MAX_BYTES": {"video": VIDEO_CAP},
         "ITEM_PIPELINES": {"pipelines.media.MediaStage": 300, Collect: 900},
         "DOWNLOAD_HANDLERS": {},  # plain HTTP: no browser for this test

@@ -33,6 +33,6 @@ def test_resolver_is_built_from_settings() -> None:
     from twisted.internet import reactor
 
     crawler = get_crawler(settings_dict={"PLATFORM_ORIGINS": {"weibo": "https://m.weibo.cn"},
-                                         "ADWATCH_SIMULATOR_ORIGIN": "http://127.0.0.1:9"})
+                                         "ADWATCH_SIMULATOR_ORIGINS": ["http://127.0.0.1:9"]})
     resolver = PublicOnlyResolver.from_crawler(crawler, reactor)
     assert resolver.allowed == {"m.weibo.cn", "127.0.0.1"}

@@ -61,7 +61,7 @@ def test_schedule_command_runs_real_sweeps(make_simulator, tmp_path: Path) -> No
     keyword = KEYWORDS[3]
     env = {**{k: v for k, v in os.environ.items() if "proxy" not in k.lower()}, "ADWATCH_DATA_DIR": str(tmp_path)}
     cmd = [sys.executable, "-m", "scrapy", "schedule", "--cron", "*/2 * * * * *", "--max-runs", "2", "--",
-           "--origin", sim.origin, "--platforms", "weibo", "--no-report", "-a", f"keywords={keyword}"]
+           "--origin", sim.origin_arg, "--platforms", "weibo", "--no-report", "-a", f"keywords={keyword}"]
     proc = subprocess.run(cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert proc.stdout.count("adwatch sweep summary") == 2

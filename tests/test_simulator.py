@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from tests.simulator import Simulator
 from tests.simulator.corpus import build_corpus
-from tests.simulator.server import fnv1a, page_nonce
+from tests.simulator.platforms.douyin import fnv1a, page_nonce
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -30,7 +30,7 @@ def test_corpus_is_deterministic() -> None:
 
 def test_douyin_api_needs_the_page_signature(simulator: Simulator) -> None:
     kw = "征信修复"
-    base = f"{simulator.origin}/aweme/v1/web/general/search/single/?keyword={quote(kw)}&offset=0&count=10&search_id="
+    base = f"{simulator.url('douyin', '')}/aweme/v1/web/general/search/single/?keyword={quote(kw)}&offset=0&count=10&search_id="
     assert get(base) == (200, b"")  # a plain HTTP client gets nothing, as on the real site
     assert get(base + "&a_bogus=deadbeef") == (200, b"")
     status, body = get(base + "&a_bogus=" + fnv1a(f"{page_nonce(kw)}|{kw}|0"))
@@ -39,7 +39,7 @@ def test_douyin_api_needs_the_page_signature(simulator: Simulator) -> None:
 
 
 def test_search_page_embeds_keyword_safely(simulator: Simulator) -> None:
-    status, body = get(f"{simulator.origin}/search/{quote('</script><script>alert(1)//')}?type=general")
+    status, body = get(simulator.url("douyin", "") + f"/search/{quote('</script><script>alert(1)//')}?type=general")
     assert status == 200
     assert b"</script><script>alert(1)" not in body
 
@@ -48,6 +48,6 @@ def test_detail_pages_and_deleted_posts(simulator: Simulator) -> None:
     corpus = build_corpus()["weibo"]
     alive = next(p for p in corpus if not p.deleted)
     gone = next(p for p in corpus if p.deleted)
-    status, body = get(f"{simulator.origin}/detail/{alive.post_id}")
+    status, body = get(simulator.url("weibo", f"/detail/{alive.post_id}"))
     assert status == 200 and b"$render_data" in body
-    assert get(f"{simulator.origin}/detail/{gone.post_id}")[0] == 404
+    assert get(simulator.url("weibo", f"/detail/{gone.post_id}"))[0] == 404

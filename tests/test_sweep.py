@@ -77,10 +77,10 @@ def test_hostile_text_is_escaped_in_reports(sweep_once: SweepRun) -> None:
 
 
 def test_a_second_sweep_stores_no_duplicates(simulator, sweep, tmp_path: Path) -> None:
-    first = sweep(simulator.origin, tmp_path, "--no-report", "--platforms", "weibo")
+    first = sweep(simulator.origin_arg, tmp_path, "--no-report", "--platforms", "weibo")
     assert first.proc.returncode == 0, first.output[-3000:]
     count = first.store().count()
-    second = sweep(simulator.origin, tmp_path, "--no-report", "--platforms", "weibo")
+    second = sweep(simulator.origin_arg, tmp_path, "--no-report", "--platforms", "weibo")
     assert second.proc.returncode == 0, second.output[-3000:]
     assert second.store().count() == count > 0
     assert second.stat("weibo", "adwatch/store/new") == 0
@@ -97,7 +97,7 @@ def test_captcha_or_ban_stops_that_platform_cleanly(make_simulator, sweep, tmp_p
                                                    platform: str, ban: str, reason: str) -> None:
     sim = make_simulator(ban={platform: ban})
     keyword = KEYWORDS[3]  # a narrow keyword keeps the run short
-    run = sweep(sim.origin, tmp_path, "--no-report", "-a", f"keywords={keyword}")
+    run = sweep(sim.origin_arg, tmp_path, "--no-report", "-a", f"keywords={keyword}")
     assert run.proc.returncode == 0, run.output[-3000:]
     assert run.stats[platform]["summary"]["finish_reason"] == f"blocked:{reason}"
     assert run.stat(platform, f"adwatch/{platform}/blocked/{reason}") == 1

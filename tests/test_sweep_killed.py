@@ -19,7 +19,7 @@ from tests.simulator.corpus import build_corpus, search
 def test_killed_sweep_keeps_what_it_stored(make_simulator, tmp_path: Path) -> None:
     sim = make_simulator(latency=0.3, faults=False)
     env = {**{k: v for k, v in os.environ.items() if "proxy" not in k.lower()}, "ADWATCH_DATA_DIR": str(tmp_path)}
-    cmd = [sys.executable, "-m", "scrapy", "sweep", "--origin", sim.origin, "--platforms", "weibo", "--no-report",
+    cmd = [sys.executable, "-m", "scrapy", "sweep", "--origin", sim.origin_arg, "--platforms", "weibo", "--no-report",
            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
     proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "adwatch.sqlite3"
@@ -45,7 +45,7 @@ def test_killed_sweep_keeps_what_it_stored(make_simulator, tmp_path: Path) -> No
     store.close()
     assert stored_before_kill <= after_kill < len(corpus)  # killed mid-way, and nothing committed was lost
 
-    rerun = run_sweep(sim.origin, tmp_path, "--no-report", "--platforms", "weibo")
+    rerun = run_sweep(sim.origin_arg, tmp_path, "--no-report", "--platforms", "weibo")
     assert rerun.proc.returncode == 0, rerun.output[-3000:]
     store = rerun.store()
     assert store.count() == len(corpus)  # completed, one row per post
@@ -58,7 +58,7 @@ def test_jobdir_crawl_pauses_and_resumes(make_simulator, tmp_path: Path) -> None
     env = {**{k: v for k, v in os.environ.items() if "proxy" not in k.lower()}, "ADWATCH_DATA_DIR": str(tmp_path)}
     cmd = [sys.executable, "-m", "scrapy", "crawl", "weibo", "-s", f"JOBDIR={tmp_path / 'job'}",
            "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
-    env["ADWATCH_ORIGIN"] = sim.origin
+    env.update(sim.env())
     proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "adwatch.sqlite3"
     deadline = time.monotonic() + 120

@@ -1,4 +1,4 @@
-"""``scrapy simulate``: serve the bundled platform simulator (Weibo, Douyin) on 127.0.0.1."""
+"""``scrapy simulate``: serve the bundled platform simulator (every platform, one port each) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ class Command(ProjectCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--port", type=int, default=8765, help="first port; platforms take consecutive ones")
         parser.add_argument("--seed", type=int, default=7)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:

@@ -18,6 +18,18 @@ from crawler.items import to_plain
 from pipelines.store import data_dir, store_path
 
 
+def parse_origins(value: str, platforms: list[str]) -> dict[str, str]:
+    """``URL`` (every platform) or ``name=URL,name=URL`` (each its own) → {platform: origin}."""
+    if "=" not in value.split("://", 1)[0]:
+        return {name: value.rstrip("/") for name in platforms}
+    origins: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, sep, url = part.partition("=")
+        if not sep or not url:
+            raise UsageError(f"--origin: {part!r} is not NAME=URL")
+        origins[name.strip()] = url.strip().rstrip("/")
+    return origins
+
 class Command(ProjectCommand):
     requires_crawler_process = True
     summary = "Search all platforms of the watchlist, store the posts and write takedown reports"
@@ -30,7 +42,8 @@ class Command(ProjectCommand):
         parser.add_argument("--platforms", default="", help="comma-separated platforms (default: the watchlist's)")
         parser.add_argument("--simulate", action="store_true",
                             help="start the bundled platform simulator and sweep it instead of the real sites")
-        parser.add_argument("--origin", default="", help="send every platform's requests to this origin")
+        parser.add_argument("--origin", default="", metavar="URL | NAME=URL,…",
+                            help="send every platform's requests to this origin, or each named one to its own")
         parser.add_argument("--no-report", action="store_true", help="store only; do not render reports")
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -48,9 +61,9 @@ class Command(ProjectCommand):
             from tests.simulator import Simulator  # the demo's stand-in for the real platforms
 
             simulator = Simulator().start()
-            origin = simulator.origin
+            origin = simulator.origin_arg
         if origin:
-            self._point_at(origin)
+            self._point_at(parse_origins(origin, list(self.settings.getdict("PLATFORM_ORIGINS"))))
         names = self._platforms(opts)
         crawlers: list[Crawler] = []
         for name in names:
@@ -67,12 +80,12 @@ class Command(ProjectCommand):
         if not opts.no_report:
             self._report()
 
-    def _point_at(self, origin: str) -> None:
-        """All platforms (and the media host rule) go to ``origin``: how the demo and tests reach the simulator."""
+    def _point_at(self, origins: dict[str, str]) -> None:
+        """Platforms (and the media host rule) go to ``origins``: how the demo and tests reach the simulator."""
         assert self.settings is not None
-        origins = {name: origin for name in self.settings.getdict("PLATFORM_ORIGINS")}
-        self.settings.set("PLATFORM_ORIGINS", origins, priority="cmdline")
-        self.settings.set("ADWATCH_SIMULATOR_ORIGIN", origin, priority="cmdline")
+        merged = {**self.settings.getdict("PLATFORM_ORIGINS"), **origins}
+        self.settings.set("PLATFORM_ORIGINS", merged, priority="cmdline")
+        self.settings.set("ADWATCH_SIMULATOR_ORIGINS", sorted(set(origins.values())), priority="cmdline")
         # The simulator is ours: no need to be polite to it.
         self.settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
 

@@ -49,8 +49,9 @@ class PlatformSpider(scrapy.Spider):
 
     A subclass sets ``name`` (the platform), implements :meth:`search_request` and its callbacks, and builds
     items with :meth:`make_post`. The origin comes from ``PLATFORM_ORIGINS[name]``, so the same spider runs
-    against the real site or the simulator. When the platform shows a captcha, a login wall or a ban,
-    :meth:`stop_platform` logs one clear line and closes this spider only; other platforms carry on.
+    against the real site or the simulator. When the platform shows a captcha, a login wall or a ban, the
+    callback hands the response to :meth:`refused`, the one entry point of the refusal policy: it answers with
+    the request to send again, or stops this platform only (one clear log line); other platforms carry on.
     """
 
     name: ClassVar[str]
@@ -102,6 +103,16 @@ class PlatformSpider(scrapy.Spider):
 
     def make_author(self, id: Any, name: Any, url: str | None) -> Author:  # noqa: A002 - the platform's word
         return Author(id=str(id) if id not in (None, "") else None, name=str(name) if name else None, url=url)
+
+    def refused(self, reason: str, response: Response) -> Request:
+        """The platform refused ``response``'s request (captcha, 418, risk answer, login wall): the one entry point
+        of the refusal policy for every spider.
+
+        Returns the request to send again (the caller yields it and stops handling the response), or raises
+        ``CloseSpider`` once the platform is stopped for this run. ``reason`` is a short stable word
+        (``http-418``, ``captcha``, ``login-wall``) used in stats and the log.
+        """
+        self.stop_platform(reason, response)
 
     def stop_platform(self, reason: str, response: Response) -> NoReturn:
         """The platform asked us to prove we are human or to log in: stop asking it anything this run.

@@ -80,7 +80,8 @@ class DouyinSpider(PlatformSpider):
         pages = 0
         try:
             if any(marker in response.text for marker in VERIFY_PAGE_MARKERS):
-                self.stop_platform("captcha", response)
+                yield self.refused("captcha", response)
+                return
             while True:
                 body = await log.next(self.cfg.idle_seconds)
                 if body is None:
@@ -96,7 +97,8 @@ class DouyinSpider(PlatformSpider):
                     self.warn_once("malformed", "douyin: malformed search JSON for %r (the page retries)", keyword)
                     continue
                 if traverse(data, "search_nil_info", "search_nil_type") == "verify_check":
-                    self.stop_platform("captcha", response)
+                    yield self.refused("captcha", response)
+                    return
                 pages += 1
                 self.count("pages")
                 for card in traverse(data, "data", expected=list) or []:

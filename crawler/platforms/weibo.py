@@ -79,9 +79,11 @@ class WeiboSpider(PlatformSpider):
 
     def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
         if response.status in (418, 403, 432):
-            self.stop_platform(f"http-{response.status}", response)
+            yield self.refused(f"http-{response.status}", response)
+            return
         if "/signin/login" in response.url or "passport.weibo" in response.url:
-            self.stop_platform("login-wall", response)
+            yield self.refused("login-wall", response)
+            return
         data = self.load_json(response)
         if data is None:
             if retry := self.retry(response.request, "malformed_json"):

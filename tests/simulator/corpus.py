@@ -20,7 +20,6 @@ EPOCH = datetime(2026, 11, 1, 9, 0, tzinfo=CN)  # corpus times are fixed, not "n
 # then the narrower ones posts are spread over; EMPTY_KEYWORD finds nothing on any platform.
 KEYWORDS = ["征信修复", "停息挂账", "债务优化", "停止催收"]
 EMPTY_KEYWORD = "债务重组"
-PLATFORMS = ("weibo", "douyin")
 
 
 @dataclass
@@ -68,8 +67,14 @@ def _nick(rng: random.Random) -> str:
     )
 
 
-def build_corpus(seed: int = 7) -> dict[str, list[SimPost]]:
-    """Every text of ``texts.yaml`` as a post on every platform; plus the awkward cases real platforms produce."""
+def build_corpus(seed: int = 7, sites: dict[str, Any] | None = None) -> dict[str, list[SimPost]]:
+    """Every text of ``texts.yaml`` as a post on every platform; plus the awkward cases real platforms produce.
+
+    ``sites`` maps platform names to their simulator :class:`~tests.simulator.core.Site` classes, which know the
+    platform's id formats (default: every site module).
+    """
+    if sites is None:
+        from tests.simulator.platforms import SITES as sites  # noqa: N811 - the registry, imported late (cycle)
     texts = load_texts()
     entries: list[tuple[str, dict[str, Any]]] = (
         [("text", e) for e in texts["text_ads"]]
@@ -78,14 +83,14 @@ def build_corpus(seed: int = 7) -> dict[str, list[SimPost]]:
         + [("negative", e) for e in texts["negatives"]]
     )
     corpus: dict[str, list[SimPost]] = {}
-    for p_index, platform in enumerate(PLATFORMS):
+    for p_index, (platform, site) in enumerate(sorted(sites.items())):
         rng = random.Random(f"{seed}:{platform}")
         order = list(range(len(entries)))
         rng.shuffle(order)  # ads and negatives interleave in result pages, as they do for real
         posts = []
         for n, i in enumerate(order):
             kind, e = entries[i]
-            post_id = _digits(rng, 16) if platform == "weibo" else "7" + _digits(rng, 18)
+            post_id = site.new_post_id(rng)
             posts.append(
                 SimPost(
                     platform=platform,
@@ -96,7 +101,7 @@ def build_corpus(seed: int = 7) -> dict[str, list[SimPost]]:
                     is_ad=kind != "negative",
                     category=e.get("category"),
                     family=e.get("family"),
-                    author_id=_digits(rng, 10) if platform == "weibo" else _digits(rng, 11),
+                    author_id=site.new_author_id(rng),
                     author_name=_nick(rng),
                     created=EPOCH + timedelta(minutes=37 * n + 11 * p_index),
                     image_texts=list(e.get("image_texts", [])),
@@ -112,9 +117,9 @@ def build_corpus(seed: int = 7) -> dict[str, list[SimPost]]:
         gone = random.Random(f"{seed}:{platform}:deleted")
         posts.append(
             SimPost(
-                platform=platform, post_id=_digits(gone, 16) if platform == "weibo" else "7" + _digits(gone, 18),
+                platform=platform, post_id=site.new_post_id(gone),
                 keyword=KEYWORDS[0], text="抱歉，此内容已被作者删除", kind="deleted", is_ad=False, category=None,
-                family=None, author_id=_digits(gone, 10), author_name=_nick(gone), created=EPOCH, deleted=True,
+                family=None, author_id=site.new_author_id(gone), author_name=_nick(gone), created=EPOCH, deleted=True,
             )
         )
         corpus[platform] = posts

@@ -1,0 +1,279 @@
+"""The simulator's shared core: one local HTTP server per platform, the corpus, media, and faults.
+
+Each platform is a :class:`Site` in its own module under :mod:`tests.simulator.platforms` holding its routes and
+refusal states; this module knows none of them by name. Every site gets its own port, so the platforms' real
+paths never collide (Douyin's ``/video/{id}`` and Bilibili's ``/video/{bvid}``) and each browser page has its
+own origin, as on the real sites.
+
+Faults shared by every site, switched by :class:`SimConfig`:
+
+* ``ban[platform]``: every API request is refused the platform's way (a permanent ban);
+* ``refuse_every``: every N-th API request of a site is refused the platform's way; asked again, the same
+  request succeeds (an intermittent refusal, as real platforms do all day);
+* ``latency``: added to every API response (tests that must catch a sweep mid-way);
+* ``faults``: the corpus's fixed awkward states (first-hit 429, truncated page, slow page), per site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from tests.simulator import media
+from tests.simulator.corpus import SimPost, build_corpus
+
+# (status, headers, body): what a route answers.
+Reply = tuple[int, dict[str, str], bytes]
+JSON_TYPE = "application/json; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    return status, {"Content-Type": JSON_TYPE, **(headers or {})}, json.dumps(body, ensure_ascii=False).encode()
+
+
+def html_reply(page: str, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    return status, {"Content-Type": HTML_TYPE, **(headers or {})}, page.encode()
+
+
+def js_literal(value: Any) -> str:
+    """A value as a JS literal that cannot close the surrounding ``<script>``."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+@dataclass
+class SimConfig:
+    """What the simulator should do beyond serving the corpus."""
+
+    seed: int = 7
+    page_size: int = 10
+    # platform -> a ban kind the site knows (e.g. Weibo "418" | "login", Douyin "captcha" | "verify"): every search
+    # request of that platform is refused that way.
+    ban: dict[str, str] = field(default_factory=dict)
+    # Every N-th API request of each site is refused the site's way (0: never); the retry of it succeeds.
+    refuse_every: int = 0
+    # The corpus's fixed awkward states (first-hit 429, truncated page, slow page); off for benchmarks.
+    faults: bool = True
+    slow_seconds: float = 1.5
+    latency: float = 0.0  # added to every search API response (tests that must catch a sweep mid-way)
+    # Keywords starting with "bench" return this many synthetic pages (benchmarks).
+    bench_pages: int = 0
+    # Serve only these platforms (default: every site module).
+    platforms: tuple[str, ...] = ()
+
+
+class Site:
+    """One simulated platform: its routes, media URLs and refusal states. Subclasses live in ``platforms/``.
+
+    A subclass sets ``name`` and ``api_paths`` (the paths whose answers count as API requests: latency and
+    refusal faults apply to them), implements :meth:`route` and :meth:`refusal`, and the corpus id formats.
+    """
+
+    name: ClassVar[str]
+    api_paths: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.origin = ""  # set once the server is bound
+
+    # --- the corpus's ids (classmethods: the corpus builds posts before any server exists) -------------------
+    @classmethod
+    def new_post_id(cls, rng: Any) -> str:
+        return str(rng.randint(10**15, 10**16 - 1))
+
+    @classmethod
+    def new_author_id(cls, rng: Any) -> str:
+        return str(rng.randint(10**9, 10**10 - 1))
+
+    # --- what subclasses implement ---------------------------------------------------------------------
+    def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
+        """The answer to one request, or None for "no such page" (404)."""
+        return None
+
+    def refusal(self, path: str, query: dict[str, str]) -> Reply:
+        """How this platform refuses a request it suspects (captcha, 418, risk answer …)."""
+        return json_reply({"error": "refused"}, status=403)
+
+    # --- helpers -------------------------------------------------------------------------------------------
+    @property
+    def config(self) -> SimConfig:
+        return self.sim.config
+
+    @property
+    def posts(self) -> list[SimPost]:
+        return self.sim.corpus[self.name]
+
+    def post(self, post_id: str) -> SimPost | None:
+        post = self.sim.by_id.get(post_id)
+        return post if post is not None and post.platform == self.name else None
+
+    def page(self, posts: list[SimPost], index: int) -> list[SimPost]:
+        size = self.config.page_size
+        return posts[index * size : (index + 1) * size]
+
+    def bench_posts(self, keyword: str, page: int) -> list[SimPost]:
+        """Synthetic result pages for benchmarks: cheap, deterministic, never ads, unique per keyword and page."""
+        base = next(p for p in self.posts if p.kind == "negative" and not p.long_text)
+        kw = int(hashlib.md5(keyword.encode()).hexdigest()[:6], 16) % 1000
+        prefix = str(sorted(self.sim.sites).index(self.name) + 1)
+        return [
+            SimPost(**{**base.__dict__, "post_id": f"{prefix}{kw:03d}{page:05d}{i:07d}", "keyword": keyword})
+            for i in range(self.config.page_size)
+        ]
+
+    def first_hit(self, key: str) -> bool:
+        return self.sim.first_hit(f"{self.name}:{key}")
+
+    # --- media: posters and videos drawn from the post's texts --------------------------------------------
+    def video_reply(self, post: SimPost | None) -> Reply:
+        if post is None or not post.frame_texts:
+            return 404, {}, b""
+        return 200, {"Content-Type": "video/mp4"}, media.video_bytes(post.frame_texts, self.config.seed)
+
+    def image_reply(self, stem: str) -> Reply:
+        """``<post_id>_<k>`` is the post's k-th image, ``<post_id>_cover`` its cover (the video's first text)."""
+        post_id, _, k = stem.partition("_")
+        post = self.post(post_id)
+        if post is None:
+            return 404, {}, b""
+        if k == "cover":
+            text = post.frame_texts[0] if post.frame_texts else ""
+        else:
+            idx = int(k) if k.isdigit() else 0
+            if idx >= len(post.image_texts):
+                return 404, {}, b""
+            text = post.image_texts[idx]
+        return 200, {"Content-Type": "image/jpeg"}, media.image_bytes(text, self.config.seed)
+
+
+class Simulator:
+    """Run with ``with Simulator() as sim: sim.origins`` (binds 127.0.0.1, one free port per platform).
+
+    ``sim.origin_arg`` is the value for ``scrapy sweep --origin``; ``sim.url(platform, path)`` builds a URL.
+    """
+
+    def __init__(self, config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        from tests.simulator.platforms import SITES
+
+        self.config = config or SimConfig()
+        chosen = self.config.platforms or tuple(sorted(SITES))
+        unknown = set(chosen) - set(SITES)
+        if unknown:
+            raise ValueError(f"unknown simulator platform(s): {sorted(unknown)} (known: {sorted(SITES)})")
+        self.corpus = build_corpus(self.config.seed, {name: SITES[name] for name in sorted(SITES)})
+        self.by_id = {p.post_id: p for posts in self.corpus.values() for p in posts}
+        self._hits: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.requests: dict[str, int] = {}  # path -> count, for tests that check nobody hammered a banned site
+        self._api_calls: dict[str, int] = {}  # site -> API requests answered (refuse_every)
+        self.sites: dict[str, Site] = {name: SITES[name](self) for name in chosen}
+        self._servers: dict[str, ThreadingHTTPServer] = {}
+        for i, (name, site) in enumerate(sorted(self.sites.items())):
+            handler = type(f"{name}Handler", (_Handler,), {"sim": self, "site": site})
+            httpd = ThreadingHTTPServer((host, port + i if port else 0), handler)
+            httpd.daemon_threads = True
+            self._servers[name] = httpd
+            bound_host, bound_port = httpd.server_address[:2]
+            site.origin = f"http://{bound_host}:{bound_port}"
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def origins(self) -> dict[str, str]:
+        return {name: site.origin for name, site in self.sites.items()}
+
+    @property
+    def origin_arg(self) -> str:
+        """``weibo=http://…,douyin=http://…``: what ``scrapy sweep --origin`` takes."""
+        return ",".join(f"{name}={origin}" for name, origin in self.origins.items())
+
+    def url(self, platform: str, path: str) -> str:
+        return self.sites[platform].origin + path
+
+    def env(self) -> dict[str, str]:
+        """``ADWATCH_ORIGIN_<NAME>`` for every platform: a plain ``scrapy crawl`` reaches the simulator."""
+        return {f"ADWATCH_ORIGIN_{name.upper()}": origin for name, origin in self.origins.items()}
+
+    def start(self) -> Simulator:
+        for name, httpd in self._servers.items():
+            thread = threading.Thread(target=httpd.serve_forever, name=f"simulator-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        for httpd in self._servers.values():
+            httpd.shutdown()
+            httpd.server_close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def first_hit(self, key: str) -> bool:
+        """True the first time ``key`` is asked for (transient faults hit once, a retry then succeeds)."""
+        with self._lock:
+            n = self._hits.get(key, 0)
+            self._hits[key] = n + 1
+            return n == 0
+
+    def delete(self, post_ids: Iterable[str]) -> None:
+        """Take posts down (a takedown that worked): their pages and detail APIs answer as deleted from now on."""
+        for post_id in post_ids:
+            if post_id in self.by_id:
+                self.by_id[post_id].deleted = True
+
+    # --- called by the handler -------------------------------------------------------------------------
+    def answer(self, site: Site, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
+        with self._lock:
+            self.requests[path] = self.requests.get(path, 0) + 1
+        if path in site.api_paths:
+            if self.config.latency:
+                time.sleep(self.config.latency)
+            if self.config.refuse_every:
+                with self._lock:
+                    n = self._api_calls[site.name] = self._api_calls.get(site.name, 0) + 1
+                if n % self.config.refuse_every == 0:
+                    return site.refusal(path, query)
+        return site.route(method, path, query, body) or (404, {"Content-Type": "text/plain"}, b"not found")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    sim: Simulator
+    site: Site
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real CDNs and APIs do
+    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK stalls each response ~40 ms.
+    disable_nagle_algorithm = True
+    server_version = "Tengine"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # quiet: tests and the demo print their own summaries
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        self._serve("GET", b"")
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        length = int(self.headers.get("Content-Length") or 0)
+        self._serve("POST", self.rfile.read(length) if length else b"")
+
+    def _serve(self, method: str, body: bytes) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        try:
+            status, headers, payload = self.sim.answer(self.site, method, parts.path, query, body)
+        except Exception as exc:  # a simulator bug must show up as a 500, not a hung client
+            status, headers, payload = 500, {"Content-Type": "text/plain"}, f"simulator error: {exc!r}".encode()
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)

@@ -1,0 +1,173 @@
+"""Weibo (m.weibo.cn): the mobile web JSON API — search (``/api/container/getIndex``), long texts
+(``/statuses/extend``) and the post page (``/detail/{id}``), with its refusal states (HTTP 418, the login wall)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from tests.simulator.core import HTML_TYPE, Reply, Site, html_reply, json_reply
+from tests.simulator.corpus import KEYWORDS, SimPost, search
+
+SEARCH = "/api/container/getIndex"
+EXTEND = "/statuses/extend"
+LOGIN_WALL = "/signin/login?entry=mweibo&r=https%3A%2F%2Fm.weibo.cn%2F"
+
+
+class WeiboSite(Site):
+    name = "weibo"
+    api_paths = frozenset({SEARCH, EXTEND})
+
+    @classmethod
+    def new_post_id(cls, rng: Any) -> str:
+        return str(rng.randint(10**15, 10**16 - 1))
+
+    @classmethod
+    def new_author_id(cls, rng: Any) -> str:
+        return str(rng.randint(10**9, 10**10 - 1))
+
+    def refusal(self, path: str, query: dict[str, str]) -> Reply:
+        return 418, {"Content-Type": "text/html"}, b""  # Weibo's "I'm a teapot": too many requests, try later
+
+    def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
+        if path == SEARCH:
+            return self.get_index(query)
+        if path == EXTEND:
+            return self.extend(query)
+        if path.startswith("/detail/") or path.startswith("/status/"):
+            return self.detail(path.rsplit("/", 1)[-1])
+        if path.startswith("/signin/login"):
+            return html_reply("<html><body>登录 - 新浪微博</body></html>")
+        return self.media(path)
+
+    # --- media URLs (sinaimg-like paths on our own origin) ----------------------------------------------
+    def image_url(self, post: SimPost, k: int) -> str:
+        return f"{self.origin}/large/{post.post_id}_{k}.jpg"
+
+    def video_url(self, post: SimPost) -> str:
+        return f"{self.origin}/o0/{post.post_id}.mp4?label=mp4_hd"
+
+    def cover_url(self, post: SimPost) -> str:
+        return f"{self.origin}/orj480/{post.post_id}_cover.jpg"
+
+    def media(self, path: str) -> Reply | None:
+        name = path.rsplit("/", 1)[-1]
+        if path.startswith("/o0/"):
+            return self.video_reply(self.post(name.split(".")[0]))
+        if any(path.startswith(p) for p in ("/large/", "/orj360/", "/orj480/")):
+            return self.image_reply(name.split(".")[0])
+        return None
+
+    # --- payloads ------------------------------------------------------------------------------------------
+    def mblog(self, post: SimPost) -> dict[str, Any]:
+        text = html.escape(post.text, quote=False)
+        if post.long_text:
+            text = text[:40] + f'...<a href="/status/{post.post_id}">全文</a>'
+        tag = f'<a href="https://m.weibo.cn/search?containerid=231522type%3D1%26q%3D%23{quote(post.keyword)}%23">' \
+              f'<span class="surl-text">#{post.keyword}#</span></a>'
+        mblog: dict[str, Any] = {
+            "created_at": post.created.strftime("%a %b %d %H:%M:%S %z %Y"),
+            "id": post.post_id,
+            "idstr": post.post_id,
+            "mid": post.post_id,
+            "bid": hashlib.md5(post.post_id.encode()).hexdigest()[:9],
+            "text": f"{tag} {text}<br />" if not post.deleted else post.text,
+            "textLength": len(post.text.encode("utf-8")),
+            "isLongText": post.long_text,
+            "source": "iPhone客户端",
+            "user": {
+                "id": int(post.author_id),
+                "screen_name": post.author_name,
+                "profile_url": f"https://m.weibo.cn/u/{post.author_id}?uid={post.author_id}&luicode=10000011",
+                "profile_image_url": f"{self.origin}/crop.0.0.180.180.180/{post.author_id}.jpg",
+                "verified": False,
+                "followers_count": post.likes // 3,
+            },
+            "reposts_count": post.shares,
+            "comments_count": post.comments,
+            "attitudes_count": post.likes,
+            "pic_num": len(post.image_texts),
+        }
+        if post.deleted:
+            mblog["deleted"] = "1"
+        if post.image_texts:
+            mblog["pics"] = [
+                {"pid": f"{post.post_id}_{k}", "url": self.image_url(post, k).replace("/large/", "/orj360/"),
+                 "large": {"url": self.image_url(post, k), "geo": {"width": 480, "height": 640}}}
+                for k in range(len(post.image_texts))
+            ]
+        if post.frame_texts:
+            mblog["page_info"] = {
+                "type": "video",
+                "object_type": 11,
+                "page_pic": {"url": self.cover_url(post)},
+                "page_url": f"https://video.weibo.com/show?fid=1034:{post.post_id}",
+                "media_info": {
+                    "stream_url": self.video_url(post).replace("mp4_hd", "mp4_ld"),
+                    "mp4_hd_url": self.video_url(post),
+                    "duration": 2 * len(post.frame_texts),
+                },
+            }
+        return mblog
+
+    def get_index(self, query: dict[str, str]) -> Reply:
+        containerid = query.get("containerid", "")
+        keyword = (parse_qs(containerid).get("q") or [""])[0]
+        page = max(1, int(query.get("page") or 1))
+        ban = self.config.ban.get("weibo")
+        if ban == "418":
+            return self.refusal(SEARCH, query)
+        if ban == "login":
+            return 302, {"Location": LOGIN_WALL}, b""
+        faults = self.config.faults
+        if faults and keyword == KEYWORDS[1] and page == 1 and self.first_hit(f"429:{keyword}"):
+            return json_reply({"ok": 0, "msg": "请求过于频繁"}, status=429, headers={"Retry-After": "1"})
+        if self.config.bench_pages and keyword.startswith("bench"):
+            posts = self.bench_posts(keyword, page) if page <= self.config.bench_pages else []
+            has_next = page < self.config.bench_pages
+        else:
+            found = search(self.posts, keyword)
+            posts = self.page(found, page - 1)
+            has_next = page * self.config.page_size < len(found)
+        if not posts:
+            return json_reply({"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}})
+        cards: list[dict[str, Any]] = []
+        for i, post in enumerate(posts):
+            card = {"card_type": 9, "itemid": f"seqid:{post.post_id}",
+                    "scheme": f"https://m.weibo.cn/status/{post.post_id}", "mblog": self.mblog(post)}
+            # Real result pages nest some posts in card_group blocks (card_type 11) beside user cards.
+            cards.append({"card_type": 11, "card_group": [{"card_type": 10, "user": {"id": 1}}, card]}
+                         if i % 4 == 3 else card)
+        body = {
+            "ok": 1,
+            "data": {
+                "cardlistInfo": {"containerid": containerid, "v_p": 42, "show_style": 1, "total": 1000,
+                                 "page": page + 1 if has_next else None, "page_size": self.config.page_size},
+                "cards": cards,
+                "scheme": f"sinaweibo://cardlist?containerid={quote(containerid)}",
+            },
+        }
+        status, headers, raw = json_reply(body)
+        if faults and keyword == KEYWORDS[0] and page == 2 and self.first_hit(f"trunc:{keyword}:{page}"):
+            raw = raw[: len(raw) // 2]  # a connection cut mid-body: the status says 200, the JSON ends abruptly
+        return status, headers, raw
+
+    def extend(self, query: dict[str, str]) -> Reply:
+        post = self.post(query.get("id", ""))
+        if post is None or post.deleted:
+            return json_reply({"ok": 0, "msg": "微博不存在或暂无查看权限"})
+        return json_reply({"ok": 1, "data": {"ok": 1, "longTextContent": html.escape(post.text, quote=False),
+                                             "reposts_count": post.shares, "comments_count": post.comments,
+                                             "attitudes_count": post.likes}})
+
+    def detail(self, post_id: str) -> Reply:
+        post = self.post(post_id)
+        if post is None or post.deleted:
+            return html_reply("<html><body>微博不存在</body></html>", status=404)
+        data = json.dumps([{"status": self.mblog(post)}], ensure_ascii=False).replace("</", "<\\/")
+        page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>微博</title></head><body>" \
+               f"<script>var $render_data = {data}[0] || {{}};</script></body></html>"
+        return 200, {"Content-Type": HTML_TYPE}, page.encode()
