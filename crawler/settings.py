@@ -28,15 +28,35 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 _REAL_ORIGINS = {
     "weibo": "https://m.weibo.cn",
     "douyin": "https://www.douyin.com",
+    "xiaohongshu": "https://www.xiaohongshu.com",
+    "kuaishou": "https://www.kuaishou.com",
+    "bilibili": "https://www.bilibili.com",
+    "zhihu": "https://www.zhihu.com",
+    "tieba": "https://tieba.baidu.com",
+    "wechat": "https://weixin.sogou.com",
 }
+PLATFORM_REAL_ORIGINS = _REAL_ORIGINS
 PLATFORM_ORIGINS = {
     name: os.environ.get(f"ADWATCH_ORIGIN_{name.upper()}") or os.environ.get("ADWATCH_ORIGIN") or origin
     for name, origin in _REAL_ORIGINS.items()
+}
+# A platform's other hosts (APIs, article pages), by role; a spider asks for them with ``self.host(role)``. When a
+# platform's origin is pointed elsewhere (the simulator), every one of its hosts goes there too.
+PLATFORM_HOSTS = {
+    "xiaohongshu": {"api": "https://edith.xiaohongshu.com"},
+    "bilibili": {"api": "https://api.bilibili.com", "search": "https://search.bilibili.com"},
+    "wechat": {"article": "https://mp.weixin.qq.com"},
 }
 # Hosts media may be fetched from, per platform (the SSRF rule); the simulator's origin is added when set.
 PLATFORM_MEDIA_HOSTS = {
     "weibo": ["*.sinaimg.cn", "*.weibocdn.com", "f.video.weibocdn.com"],
     "douyin": ["*.douyinpic.com", "*.douyinvod.com", "*.bytecdn.cn", "*.byteimg.com", "*.douyincdn.com"],
+    "xiaohongshu": ["*.xhscdn.com", "*.xhscdn.net"],
+    "kuaishou": ["*.yximgs.com", "*.kwimgs.com", "*.kwaicdn.com", "*.kuaishoucdn.com"],
+    "bilibili": ["*.hdslb.com", "*.bilivideo.com", "*.bilivideo.cn"],
+    "zhihu": ["*.zhimg.com"],
+    "tieba": ["tiebapic.baidu.com", "imgsa.baidu.com", "*.bdimg.com", "*.bdstatic.com"],
+    "wechat": ["mmbiz.qpic.cn", "*.qpic.cn", "*.sogoucdn.com"],
 }
 # Origins pointed away from the real site (the simulator): media may come from them too (see pipelines/media.py).
 ADWATCH_SIMULATOR_ORIGINS = sorted({o for name, o in PLATFORM_ORIGINS.items() if o != _REAL_ORIGINS[name]})

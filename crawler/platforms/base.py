@@ -39,6 +39,7 @@ class SpiderConfig:
     """Everything a platform spider reads from settings and arguments, read once."""
 
     origin: str
+    hosts: dict[str, str]  # role -> origin of the platform's other hosts (PLATFORM_HOSTS)
     keywords: tuple[str, ...]
     max_pages: int
     idle_seconds: float
@@ -76,8 +77,13 @@ class PlatformSpider(scrapy.Spider):
         origin = s.getdict("PLATFORM_ORIGINS").get(cls.name)
         if not origin:
             raise ValueError(f"PLATFORM_ORIGINS has no origin for {cls.name!r}: add one to crawler/settings.py")
+        real = s.getdict("PLATFORM_REAL_ORIGINS").get(cls.name)
+        hosts = dict(s.getdict("PLATFORM_HOSTS").get(cls.name) or {})
+        if real and origin.rstrip("/") != real:  # pointed elsewhere (the simulator): so are its other hosts
+            hosts = {role: origin.rstrip("/") for role in hosts}
         spider.cfg = SpiderConfig(
             origin=origin.rstrip("/"),
+            hosts=hosts,
             keywords=tuple(load_keywords(cls.name, spider._watchlist_arg or s.get("ADWATCH_WATCHLIST"), spider._keywords_arg)),
             max_pages=int(spider._max_pages_arg or s.getint("ADWATCH_MAX_PAGES", 50)),
             idle_seconds=s.getfloat("ADWATCH_PLAYWRIGHT_IDLE_SECONDS", 3.0),
@@ -94,6 +100,10 @@ class PlatformSpider(scrapy.Spider):
         raise NotImplementedError
 
     # --- helpers for subclasses -----------------------------------------------------------------------
+    def host(self, role: str) -> str:
+        """The origin of one of the platform's other hosts (``api``, ``article`` …), per ``PLATFORM_HOSTS``."""
+        return self.cfg.hosts.get(role) or self.cfg.origin
+
     def count(self, event: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(f"adwatch/{self.name}/{event}", n)
 
