@@ -70,6 +70,17 @@ class AdPost:
         return f"{self.platform}:{self.post_id}"
 
 
+@dataclass
+class PostGone:
+    """A post the platform no longer shows (deleted, private, not found), met while fetching it by its id."""
+
+    platform: str
+    post_id: str
+    url: str
+    reason: str  # "deleted" | "private" | "not_found" | …
+    checked_at: datetime | None = None
+
+
 def post_uid(platform: str, post_id: str) -> str:
     """``platform:post_id`` for code that holds an adapter rather than an AdPost."""
     return f"{platform}:{post_id}"

@@ -15,7 +15,7 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Request, Response
 
-from crawler.items import AdPost, Author
+from crawler.items import AdPost, Author, PostGone
 from crawler.utils import CN_TZ
 
 def load_keywords(platform: str, watchlist: str | Path | None, keywords: str | list[str] | None) -> list[str]:
@@ -56,6 +56,9 @@ class PlatformSpider(scrapy.Spider):
     """
 
     name: ClassVar[str]
+    # Links to single posts this platform owns (``scrapy add-url`` routes a link by them): regexes matched with
+    # ``re.fullmatch`` against the whole URL, with a named group ``id``; no two spiders may claim the same URL.
+    url_patterns: ClassVar[tuple[str, ...]] = ()
     # Whether the platform's post text is HTML (Weibo) rather than plain text (Douyin): plain text is evidence
     # as written, so a literal "<script>" in it must survive normalisation (and be escaped in reports).
     html_text: ClassVar[bool] = False
@@ -98,6 +101,20 @@ class PlatformSpider(scrapy.Spider):
 
     def search_request(self, keyword: str, page: int = 1) -> Request:
         raise NotImplementedError
+
+    def post_request(self, post_id: str) -> Request:
+        """A request for one post by its id (add-url, re-check of a filed post).
+
+        Its callback yields the post as an :class:`~crawler.items.AdPost`, or a :class:`~crawler.items.PostGone`
+        when the platform says the post is deleted, private or never existed.
+        """
+        raise NotImplementedError(f"{self.name}: fetching a single post is not supported yet")
+
+    def gone(self, post_id: Any, url: str, reason: str) -> PostGone:
+        """The platform answered that this post is no longer there (deleted, private, not found)."""
+        self.count(f"gone/{reason}")
+        return PostGone(platform=self.name, post_id=str(post_id), url=url, reason=reason,
+                        checked_at=datetime.now(CN_TZ))
 
     # --- helpers for subclasses -----------------------------------------------------------------------
     def host(self, role: str) -> str:
