@@ -25,6 +25,8 @@ from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/aweme/v1/web/general/search/single"
 # Douyin's interstitial verification page (served instead of the search page when it suspects a bot).
+# Idle periods (ADWATCH_PLAYWRIGHT_IDLE_SECONDS each) to sit out before a page that still has more counts as stalled.
+STALL_WAITS = 4
 VERIFY_PAGE_MARKERS = ("验证码中间页", 'id="captcha_container"', "verify.snssdk.com")
 
 
@@ -78,15 +80,23 @@ class DouyinSpider(PlatformSpider):
         page: Page = response.meta["playwright_page"]
         log = self._xhr.setdefault(page, XhrLog())
         pages = 0
+        waits = 0
         try:
             if any(marker in response.text for marker in VERIFY_PAGE_MARKERS):
                 yield self.refused("captcha", response)
                 return
             while True:
                 body = await log.next(self.cfg.idle_seconds)
+                if body is None and waits < STALL_WAITS:
+                    # A slow machine or a slow page, not the end: the page said has_more, so nudge it again.
+                    waits += 1
+                    self.count("slow_page")
+                    await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                    continue
                 if body is None:
                     self.count("stalled")  # no more results arrived; what we have is kept
                     break
+                waits = 0
                 if not body.strip():
                     self.count("empty_response")  # an unsigned or refused request: 200 with no body
                     continue
