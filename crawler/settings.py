@@ -153,9 +153,13 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30
 COOKIES_ENABLED = True
 # Names must resolve to public addresses (but for the configured origins): see crawler/resolver.py.
-DNS_RESOLVER = "crawler.resolver.PublicOnlyResolver"
+TWISTED_DNS_RESOLVER = "crawler.resolver.PublicOnlyResolver"
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
+# `scrapy sweep` writes Scrapy's log to <data dir>/logs/<batch>.log at this level (`-v` keeps it on the console) and
+# prints one progress line per platform every ADWATCH_PROGRESS_INTERVAL seconds when the output is no terminal.
+ADWATCH_LOG_LEVEL = os.environ.get("ADWATCH_LOG_LEVEL") or "INFO"
+ADWATCH_PROGRESS_INTERVAL = 15.0
 LOGSTATS_INTERVAL = 15.0  # progress lines (pages, items per minute) during a sweep
 FEED_EXPORT_ENCODING = "utf-8"
 

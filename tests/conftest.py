@@ -56,7 +56,7 @@ def run_sweep(origin: str, data_dir: Path, *args: str, env: dict[str, str] | Non
     """Run ``scrapy sweep --origin ORIGIN`` as a user would, in its own process (one reactor per crawl)."""
     full_env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     full_env.update({"ADWATCH_DATA_DIR": str(data_dir), "PYTHONPATH": str(PROJECT)}, **(env or {}))
-    cmd = [sys.executable, "-m", "scrapy", "sweep", "--origin", origin, "-s", "LOG_LEVEL=INFO", *args]
+    cmd = [sys.executable, "-m", "scrapy", "sweep", "--origin", origin, "-v", "-s", "LOG_LEVEL=INFO", *args]
     proc = subprocess.run(cmd, cwd=PROJECT, env=full_env, capture_output=True, text=True, timeout=timeout)
     return SweepRun(proc, data_dir)
 

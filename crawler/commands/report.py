@@ -17,14 +17,14 @@ def reports_dir(settings: BaseSettings) -> Path:
 
 
 def write_reports(settings: BaseSettings, out: str | None = None, platform: str | None = None,
-                  complainant: str | None = None) -> list[RenderedReport]:
+                  complainant: str | None = None, batch_id: str | None = None) -> list[RenderedReport]:
     store = SqliteStore(store_path(settings))
     try:
         posts = list(store.iter_posts(platform=platform, flagged=True))
     finally:
         store.close()
     written = render_reports(posts, load_complainant(complainant or settings.get("ADWATCH_COMPLAINANT")),
-                             out or reports_dir(settings))
+                             out or reports_dir(settings), batch_id=batch_id)
     if not written:
         print("adwatch: no flagged posts in the store; no report written", flush=True)
     for report in written:

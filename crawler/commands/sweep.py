@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from crawler.command_base import ProjectCommand
@@ -15,7 +17,11 @@ from scrapy.utils.conf import arglist_to_dict
 from crawler.extensions import PlatformSummary
 from crawler.platforms.base import load_keywords
 from crawler.items import to_plain
-from pipelines.store import data_dir, store_path
+from crawler.console import SweepConsole
+from crawler.utils import CN_TZ
+from pipelines.media import media_store
+from pipelines.store import SqliteStore, data_dir, store_path
+from reports.sweep_index import write_sweep_index
 
 
 def parse_origins(value: str, platforms: list[str]) -> dict[str, str]:
@@ -29,6 +35,7 @@ def parse_origins(value: str, platforms: list[str]) -> dict[str, str]:
             raise UsageError(f"--origin: {part!r} is not NAME=URL")
         origins[name.strip()] = url.strip().rstrip("/")
     return origins
+
 
 class Command(ProjectCommand):
     requires_crawler_process = True
@@ -45,6 +52,8 @@ class Command(ProjectCommand):
         parser.add_argument("--origin", default="", metavar="URL | NAME=URL,…",
                             help="send every platform's requests to this origin, or each named one to its own")
         parser.add_argument("--no-report", action="store_true", help="store only; do not render reports")
+        parser.add_argument("-v", "--verbose", action="store_true",
+                            help="Scrapy's log on the console too (by default it goes to <data dir>/logs/<batch>.log)")
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
@@ -52,6 +61,15 @@ class Command(ProjectCommand):
             opts.spargs = arglist_to_dict(opts.spargs)
         except ValueError as exc:
             raise UsageError("Invalid -a value, use -a NAME=VALUE", print_help=False) from exc
+        assert self.settings is not None
+        self.batch_id = datetime.now(CN_TZ).strftime("AW-%Y%m%d-%H%M%S")
+        self.log_path: Path | None = None
+        if not opts.verbose and not opts.logfile and not opts.nolog:
+            # People read the progress lines and the summary; the detail goes to a file they open when needed.
+            self.log_path = data_dir(self.settings) / "logs" / f"{self.batch_id}.log"
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.settings.set("LOG_FILE", str(self.log_path), priority="cmdline")
+            self.settings.set("LOG_LEVEL", self.settings.get("ADWATCH_LOG_LEVEL") or "INFO", priority="cmdline")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process is not None and self.settings is not None
@@ -70,15 +88,21 @@ class Command(ProjectCommand):
             crawler = self.crawler_process.create_crawler(name)
             self.crawler_process.crawl(crawler, **opts.spargs)
             crawlers.append(crawler)
-        print(f"adwatch: sweeping {', '.join(names)}" + (f" at {origin}" if origin else ""), flush=True)
+        print(f"adwatch: sweeping {', '.join(names)}" + (" on the bundled simulator" if simulator else ""),
+              flush=True)
+        console = SweepConsole(crawlers, interval=self.settings.getfloat("ADWATCH_PROGRESS_INTERVAL", 15.0))
+        console.start()
         try:
             self.crawler_process.start()
         finally:
+            console.stop()
             if simulator is not None:
                 simulator.stop()
-        self._summarise(crawlers)
+        record = self._summarise(crawlers)
         if not opts.no_report:
-            self._report()
+            self._report(record)
+        if self.log_path:
+            print(f"  log: {self.log_path}", flush=True)
 
     def _point_at(self, origins: dict[str, str]) -> None:
         """Platforms (and the media host rule) go to ``origins``: how the demo and tests reach the simulator."""
@@ -105,7 +129,7 @@ class Command(ProjectCommand):
             raise UsageError("no platform has keywords: check the watchlist or pass -a keywords=…")
         return names
 
-    def _summarise(self, crawlers: list[Crawler]) -> None:
+    def _summarise(self, crawlers: list[Crawler]) -> dict[str, Any]:
         """Print one line per platform and keep every platform's stats in ``<data dir>/last-sweep.json``."""
         assert self.settings is not None
         print("\nadwatch sweep summary", flush=True)
@@ -120,10 +144,19 @@ class Command(ProjectCommand):
         out = data_dir(self.settings) / "last-sweep.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(record, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        return record
 
-    def _report(self) -> None:
-        from crawler.commands.report import write_reports
+    def _report(self, record: dict[str, Any]) -> None:
+        from crawler.commands.report import reports_dir, write_reports
 
         assert self.settings is not None
-        write_reports(self.settings)
+        written = write_reports(self.settings, batch_id=self.batch_id)
+        store = SqliteStore(store_path(self.settings))
+        try:
+            flagged = [p for name in record for p in store.iter_posts(platform=name, flagged=True)]
+        finally:
+            store.close()
+        page = write_sweep_index(reports_dir(self.settings), self.batch_id, record, written, flagged,
+                                 media_store(self.settings), self.log_path)
+        print(f"  open first: {page}", flush=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -115,6 +116,10 @@ class PlatformSpider(scrapy.Spider):
         self.count(f"gone/{reason}")
         return PostGone(platform=self.name, post_id=str(post_id), url=url, reason=reason,
                         checked_at=datetime.now(CN_TZ))
+
+    def log(self, message: Any, level: int = logging.DEBUG, **kw: Any) -> None:
+        """``Spider.log`` without Scrapy's deprecation warning: Spidermon's runner still calls it on every spider."""
+        self.logger.log(level, message, **kw)
 
     # --- helpers for subclasses -----------------------------------------------------------------------
     def host(self, role: str) -> str:
