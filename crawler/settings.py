@@ -196,3 +196,15 @@ def _abort_heavy(request: PlaywrightRequest) -> bool:
 
 
 PLAYWRIGHT_ABORT_REQUEST = _abort_heavy
+
+# --- Evidence (reports/evidence; docs/evidence.md) -------------------------------------------------------
+ADWATCH_EVIDENCE_DIR = ""  # default <data dir>/evidence: captures/ and one sealed folder + .zip per batch
+ADWATCH_CAPTURE = True  # after a sweep, screenshot each new flagged post's page in a fresh browser context
+ADWATCH_CAPTURE_VIDEO = os.environ.get("ADWATCH_CAPTURE_VIDEO", "") == "1"  # and record each visit as video
+ADWATCH_CAPTURE_CONCURRENCY = 3
+ADWATCH_CAPTURE_TIMEOUT_MS = 30_000
+ADWATCH_EVIDENCE_SEAL = True  # a sweep that wrote requests seals its batch (manifest, timestamp, archive)
+ADWATCH_TSA_URL = os.environ.get("ADWATCH_TSA_URL") or ""  # RFC 3161 TSA (a national TSA in production)
+ADWATCH_TSA_CA_FILE = os.environ.get("ADWATCH_TSA_CA_FILE") or ""  # PEM: the CA its tokens verify against
+ADWATCH_TSA_EACH_FILE = False  # a token for every evidence file too, not only the batch manifest
+ADWATCH_OPERATOR = os.environ.get("ADWATCH_OPERATOR") or ""  # who runs the capture, named in the capture record

@@ -21,6 +21,9 @@ from crawler.console import SweepConsole
 from crawler.utils import CN_TZ
 from pipelines.media import media_store
 from pipelines.store import SqliteStore, data_dir, store_path
+from reports.evidence import EvidenceConfig
+from reports.evidence.capture import capture_posts, load_index
+from reports.evidence.package import seal_batch
 from reports.sweep_index import write_sweep_index
 
 
@@ -73,13 +76,18 @@ class Command(ProjectCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process is not None and self.settings is not None
-        simulator = None
+        simulator = tsa = None
         origin = opts.origin
         if opts.simulate:
             from tests.simulator import Simulator  # the demo's stand-in for the real platforms
+            from tests.tsa import LocalTsa  # and for a national time-stamping authority
 
             simulator = Simulator().start()
             origin = simulator.origin_arg
+            if not self.settings.get("ADWATCH_TSA_URL"):
+                tsa = LocalTsa().start()
+                self.settings.set("ADWATCH_TSA_URL", tsa.url, priority="cmdline")
+                self.settings.set("ADWATCH_TSA_CA_FILE", str(tsa.ca_file), priority="cmdline")
         if origin:
             self._point_at(parse_origins(origin, list(self.settings.getdict("PLATFORM_ORIGINS"))))
         names = self._platforms(opts)
@@ -93,14 +101,18 @@ class Command(ProjectCommand):
         console = SweepConsole(crawlers, interval=self.settings.getfloat("ADWATCH_PROGRESS_INTERVAL", 15.0))
         console.start()
         try:
-            self.crawler_process.start()
+            try:
+                self.crawler_process.start()
+            finally:
+                console.stop()
+            record = self._summarise(crawlers)
+            if not opts.no_report:
+                self._report(record)  # captures pages too: the platforms (or the simulator) must still answer
         finally:
-            console.stop()
             if simulator is not None:
                 simulator.stop()
-        record = self._summarise(crawlers)
-        if not opts.no_report:
-            self._report(record)
+            if tsa is not None:
+                tsa.stop()
         if self.log_path:
             print(f"  log: {self.log_path}", flush=True)
 
@@ -150,13 +162,25 @@ class Command(ProjectCommand):
         from crawler.commands.report import reports_dir, write_reports
 
         assert self.settings is not None
-        written = write_reports(self.settings, batch_id=self.batch_id)
         store = SqliteStore(store_path(self.settings))
         try:
             flagged = [p for name in record for p in store.iter_posts(platform=name, flagged=True)]
+            evidence = EvidenceConfig.from_settings(self.settings)
+            if evidence.capture:
+                done = load_index(evidence)
+                captured = capture_posts(evidence, [p for p in flagged if f"{p['platform']}:{p['post_id']}" not in done])
+                if captured:
+                    print(f"  captured {sum(not c.error for c in captured)} of {len(captured)} flagged pages "
+                          f"in the browser", flush=True)
+            written = write_reports(self.settings, batch_id=self.batch_id)
+            page = write_sweep_index(reports_dir(self.settings), self.batch_id, record, written, flagged,
+                                     media_store(self.settings), self.log_path)
+            if written and self.settings.getbool("ADWATCH_EVIDENCE_SEAL", True):
+                sealed = seal_batch(evidence, self.batch_id, flagged, reports_dir(self.settings) / self.batch_id,
+                                    media_store(self.settings), store.raw)
+                stamped = "timestamped" if sealed.stamped_at else "not timestamped (no ADWATCH_TSA_URL)"
+                print(f"  evidence: {sealed.archive} ({sealed.files} files, {stamped})", flush=True)
         finally:
             store.close()
-        page = write_sweep_index(reports_dir(self.settings), self.batch_id, record, written, flagged,
-                                 media_store(self.settings), self.log_path)
         print(f"  open first: {page}", flush=True)
 

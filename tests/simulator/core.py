@@ -43,6 +43,24 @@ def html_reply(page: str, status: int = 200, headers: dict[str, str] | None = No
     return status, {"Content-Type": HTML_TYPE, **(headers or {})}, page.encode()
 
 
+# What a post page's own script does with its embedded state: render the author, text and pictures, as the real
+# single-page apps do (so a screenshot of the page shows the post).
+RENDER_POST_JS = """
+function renderPost(p) {
+  const root = document.createElement("article");
+  root.style.cssText = "font:16px/1.6 'Noto Sans CJK SC',sans-serif;max-width:640px;margin:16px auto";
+  const who = document.createElement("h2"); who.textContent = p.author || ""; root.appendChild(who);
+  const text = document.createElement("div"); text.style.whiteSpace = "pre-wrap"; text.textContent = p.text || "";
+  root.appendChild(text);
+  for (const src of p.images || []) {
+    const img = document.createElement("img"); img.src = src; img.style.cssText = "max-width:100%;display:block;margin:8px 0";
+    root.appendChild(img);
+  }
+  document.body.appendChild(root);
+}
+"""
+
+
 def js_literal(value: Any) -> str:
     """A value as a JS literal that cannot close the surrounding ``<script>``."""
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")

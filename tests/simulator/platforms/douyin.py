@@ -14,7 +14,7 @@ import time
 from typing import Any
 from urllib.parse import quote, unquote
 
-from tests.simulator.core import Reply, Site, html_reply, js_literal, json_reply
+from tests.simulator.core import RENDER_POST_JS, Reply, Site, html_reply, js_literal, json_reply
 from tests.simulator.corpus import KEYWORDS, SimPost, search
 
 SIGN_SECRET = "adwatch-simulator"
@@ -205,6 +205,9 @@ class DouyinSite(Site):
             return html_reply("<html><body>作品已删除</body></html>", status=404)
         # Douyin's video page carries its state URL-encoded in a RENDER_DATA script tag.
         data = quote(json.dumps({"aweme": {"detail": self.aweme(post)}}, ensure_ascii=False))
+        shown = js_literal({"author": post.author_name, "text": f"{post.text} #{post.keyword}",
+                            "images": [self.image_url(post, k) for k in range(len(post.image_texts))]
+                            or [self.cover_url(post)]})
         return html_reply(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(post.author_name)}"
                           f"的作品</title></head><body><script id='RENDER_DATA' type='application/json'>{data}"
-                          f"</script></body></html>")
+                          f"</script><script>{RENDER_POST_JS}renderPost({shown});</script></body></html>")

@@ -9,7 +9,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from tests.simulator.core import HTML_TYPE, Reply, Site, html_reply, json_reply
+from tests.simulator.core import HTML_TYPE, RENDER_POST_JS, Reply, Site, html_reply, js_literal, json_reply
 from tests.simulator.corpus import KEYWORDS, SimPost, search
 
 SEARCH = "/api/container/getIndex"
@@ -168,6 +168,10 @@ class WeiboSite(Site):
         if post is None or post.deleted:
             return html_reply("<html><body>微博不存在</body></html>", status=404)
         data = json.dumps([{"status": self.mblog(post)}], ensure_ascii=False).replace("</", "<\\/")
+        shown = js_literal({"author": post.author_name, "text": post.text,
+                            "images": [self.image_url(post, k) for k in range(len(post.image_texts))]
+                            + ([self.cover_url(post)] if post.frame_texts else [])})
         page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>微博</title></head><body>" \
-               f"<script>var $render_data = {data}[0] || {{}};</script></body></html>"
+               f"<script>var $render_data = {data}[0] || {{}};</script>" \
+               f"<script>{RENDER_POST_JS}renderPost({shown});</script></body></html>"
         return 200, {"Content-Type": HTML_TYPE}, page.encode()
