@@ -57,14 +57,15 @@ class ClueExchange:
 
     def export(self, out: str | Path, mode: str = ECDH) -> tuple[ClueFile, ClueSet]:
         member = self._member()
+        if mode not in (ECDH, HMAC):
+            raise ClueFileError(f"unknown mode {mode!r} (expected {ECDH} or {HMAC})")
+        alliance_key = load_alliance_key(self.config.alliance_key_file) if mode == HMAC else b""
         clues = self.our_clues()
         if mode == HMAC:
-            exported = export_hmac(clues, member, load_alliance_key(self.config.alliance_key_file))
-        elif mode == ECDH:
+            exported = export_hmac(clues, member, alliance_key)
+        else:
             with ClueBook(self.config.store) as book:
                 exported = export_ecdh(clues, member, book, self.keys)
-        else:
-            raise ClueFileError(f"unknown mode {mode!r} (expected {ECDH} or {HMAC})")
         exported.write(out)
         return exported, clues
 
@@ -78,7 +79,8 @@ class ClueExchange:
         partner = ClueFile.read(partner_file)
         with ClueBook(self.config.store) as book:
             if partner.type == EXPORT and partner.mode == HMAC:
-                return match_hmac(partner, self.our_clues(), load_alliance_key(self.config.alliance_key_file), book)
+                alliance_key = load_alliance_key(self.config.alliance_key_file)
+                return match_hmac(partner, self.our_clues(), alliance_key, book)
             return match_response(partner, book, self.keys)
 
     def forget(self, batch: str) -> bool:
