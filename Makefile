@@ -39,6 +39,7 @@ bench: setup
 	$(BIN)/python bench/detect.py
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/es.py
+	$(BIN)/python bench/clues.py
 
 clean:
 	rm -rf var .pytest_cache
