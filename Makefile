@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium fonts-noto-cjk maven
+APT_PACKAGES := chromium fonts-noto-cjk maven libsodium23
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup apt venv demo test bench clean
@@ -39,6 +39,7 @@ bench: setup
 	$(BIN)/python bench/detect.py
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/es.py
+	$(BIN)/python bench/clues.py
 
 clean:
 	rm -rf var .pytest_cache

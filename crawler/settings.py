@@ -72,6 +72,11 @@ ADWATCH_LEXICON = os.environ.get("ADWATCH_LEXICON") or ""  # default: pipelines/
 ADWATCH_SCHEDULE = os.environ.get("ADWATCH_SCHEDULE") or ""  # cron for `scrapy schedule`, e.g. "0 */6 * * *"
 ADWATCH_SCHEDULE_TZ = os.environ.get("ADWATCH_SCHEDULE_TZ") or "Asia/Shanghai"
 ADWATCH_PLAYWRIGHT_IDLE_SECONDS = 3.0  # Douyin: stop scrolling when no new results arrive for this long
+# Clue matching (`scrapy clues`, docs/clue-matching.md): our name in the alliance, where our batch keys live
+# (default <data dir>/clue-keys), and the alliance's shared HMAC key file (HMAC mode only).
+ADWATCH_CLUES_MEMBER = os.environ.get("ADWATCH_CLUES_MEMBER") or ""
+ADWATCH_CLUES_KEY_DIR = os.environ.get("ADWATCH_CLUES_KEY_DIR") or ""
+ADWATCH_CLUES_HMAC_KEY_FILE = os.environ.get("ADWATCH_CLUES_HMAC_KEY_FILE") or ""
 
 ADWATCH_ES_URL = os.environ.get("ADWATCH_ES_URL") or ""
 ADWATCH_ES_API_KEY = os.environ.get("ADWATCH_ES_API_KEY") or ""
