@@ -1,4 +1,4 @@
-"""Normalise stage: HTML → text, hashtags, timestamps to aware UTC+8, URLs absolute."""
+"""Normalise stage: HTML → text, control characters out, hashtags, timestamps to aware UTC+8, URLs absolute."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from w3lib.html import remove_tags, replace_entities
 
 from crawler.utils import CN_TZ, parse_iso
 from pipelines.base import Stage
+from pipelines.textsafe import clean_text
 
 _BR = re.compile(r"<br\s*/?>", re.I)
 _IMG_ALT = re.compile(r"<img[^>]*\balt=[\"']?(\[[^\]\"'>]{1,12}\])[^>]*>", re.I)  # Weibo emoticons: alt=[doge]
@@ -87,8 +88,9 @@ class NormalizeStage(Stage):
             if adapter.get("title"):
                 adapter["title"] = html_to_text(adapter["title"])
         adapter["text"] = text
+        self.clean(adapter, platform)
         tags = list(adapter.get("hashtags") or [])
-        adapter["hashtags"] = list(dict.fromkeys(tags + hashtags(text)))
+        adapter["hashtags"] = list(dict.fromkeys(tags + hashtags(adapter["text"])))
         for key in ("published_at", "captured_at"):
             if key in adapter.field_names():
                 original = adapter.get(key)
@@ -105,3 +107,29 @@ class NormalizeStage(Stage):
             author.url = absolute_url(author.url, base)
         self.count("normalized", platform=platform)
         return item
+
+    def clean(self, adapter: ItemAdapter, platform: str) -> None:
+        """Drop control characters (NUL …) from every text that is shown or filed; the raw payload keeps them."""
+        dirty = False
+
+        def cleaned(value: Any) -> Any:
+            nonlocal dirty
+            if not isinstance(value, str):
+                return value
+            out = clean_text(value)
+            dirty = dirty or out != value
+            return out
+
+        for key in ("text", "title", "keyword"):
+            if key in adapter.field_names() and adapter.get(key):
+                adapter[key] = cleaned(adapter[key])
+        if adapter.get("hashtags"):
+            adapter["hashtags"] = [cleaned(t) for t in adapter["hashtags"]]
+        author = adapter.get("author")
+        for key in ("id", "name"):
+            if isinstance(author, dict) and author.get(key):
+                author[key] = cleaned(author[key])
+            elif getattr(author, key, None):
+                setattr(author, key, cleaned(getattr(author, key)))
+        if dirty:
+            self.count("control_chars", platform=platform)

@@ -14,6 +14,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from crawler.utils import CN_TZ, parse_iso
+from pipelines.textsafe import display_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -38,12 +39,19 @@ def safe_url(value: Any) -> str:
 
 
 def environment() -> Environment:
+    """The Jinja environment of every report and export: autoescaped, strict, and display-safe.
+
+    ``finalize`` passes the value of every ``{{ … }}`` through :func:`~pipelines.textsafe.display_text` before
+    it is escaped, so no template can forget it: control characters never reach a file, and bidi overrides and
+    other invisible characters show as ``⟨U+202E⟩`` marks instead of silently reordering the evidence.
+    """
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html", "j2", "xml"], default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=display_text,
     )
     env.filters["safe_url"] = safe_url
     return env

@@ -102,7 +102,8 @@ def build_corpus(seed: int = 7, sites: dict[str, Any] | None = None) -> dict[str
                     category=e.get("category"),
                     family=e.get("family"),
                     author_id=site.new_author_id(rng),
-                    author_name=_nick(rng),
+                    # A name of its own (hostile ones) or a drawn one; drawn either way, so the rest stays the same.
+                    author_name=e.get("author_name", _nick(rng)),
                     created=EPOCH + timedelta(minutes=37 * n + 11 * p_index),
                     image_texts=list(e.get("image_texts", [])),
                     frame_texts=list(e.get("frame_texts", [])),
