@@ -14,6 +14,7 @@ Layout of ``<evidence>/<batch>/`` (and ``<batch>.zip`` with the same tree)::
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import zipfile
 from collections.abc import Callable, Iterable
@@ -42,6 +43,16 @@ class Sealed:
     stamped_at: datetime | None
 
 
+_INVISIBLE = re.compile(r"[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+
+
+def json_record(value: Any) -> str:
+    """JSON that decodes to exactly ``value`` but whose file holds no control or invisible format character:
+    those are written as ``\\uXXXX`` escapes (json.dumps escapes C0 itself), so the record reads as posted."""
+    text = json.dumps(value, ensure_ascii=False, indent=1, default=str)
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _copy(src: Path, dest: Path) -> bool:
     if not src.is_file():
         return False
@@ -65,9 +76,9 @@ def _gather(folder: Path, posts: Iterable[dict[str, Any]], reports_folder: Path 
         base.mkdir(parents=True, exist_ok=True)
         payload = raw(post["raw_ref"]) if post.get("raw_ref") else None
         doc = {k: v for k, v in post.items() if k != "raw"}
-        (base / "post.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        (base / "post.json").write_text(json_record(doc), encoding="utf-8")
         if payload is not None:
-            (base / "raw.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+            (base / "raw.json").write_text(json_record(payload), encoding="utf-8")
         for m in post.get("media") or []:
             if not isinstance(m, dict) or not m.get("path") or m.get("error"):
                 continue
