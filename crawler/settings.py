@@ -44,7 +44,8 @@ PLATFORM_ORIGINS = {
 # platform's origin is pointed elsewhere (the simulator), every one of its hosts goes there too.
 PLATFORM_HOSTS = {
     "xiaohongshu": {"api": "https://edith.xiaohongshu.com"},
-    "bilibili": {"api": "https://api.bilibili.com", "search": "https://search.bilibili.com"},
+    "bilibili": {"api": "https://api.bilibili.com", "search": "https://search.bilibili.com",
+                 "space": "https://space.bilibili.com"},
     "wechat": {"article": "https://mp.weixin.qq.com"},
 }
 # Hosts media may be fetched from, per platform (the SSRF rule); the simulator's origin is added when set.

@@ -20,6 +20,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 PLATFORMS: dict[str, dict[str, str]] = {
     "weibo": {"label": "微博", "channel": "微博社区管理中心 · 举报违法信息", "category_wording": "违法信息 - 欺诈/违法金融"},
     "douyin": {"label": "抖音", "channel": "抖音举报中心 · 违法违规", "category_wording": "违法违规 - 违法金融/诈骗"},
+    "bilibili": {"label": "哔哩哔哩", "channel": "哔哩哔哩违法和不良信息举报中心 · 稿件举报",
+                 "category_wording": "违法违禁 / 赌博诈骗 - 违法金融广告"},
 }
 CATEGORY_LABELS = {
     "debt_relief": "债务减免 / 停息挂账",
