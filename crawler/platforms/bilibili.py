@@ -122,6 +122,7 @@ class BilibiliSpider(PlatformSpider):
     )
     custom_settings = {
         "HTTPERROR_ALLOWED_CODES": [412],
+        "DUPEFILTER_CLASS": "crawler.jobdir.CrashSafeDupeFilter",  # a JOBDIR that survives SIGKILL
         "DOWNLOADER_MIDDLEWARES": {"crawler.platforms.bilibili.BilibiliSessionMiddleware": 540},
     }
 
