@@ -116,6 +116,7 @@ ITEM_PIPELINES = {
     "pipelines.media.MediaStage": 300,
     "pipelines.ocr.OcrStage": 400,
     "pipelines.detect.DetectStage": 500,
+    "pipelines.reposts.RepostStage": 600,  # a repost inherits its original's decision (Weibo 转发)
     "pipelines.store.StoreStage": 800,
     "pipelines.index.IndexStage": 900,  # off unless ADWATCH_ES_URL is set
 }
