@@ -101,12 +101,7 @@ class WeiboSpider(PlatformSpider):
                 self.count("deleted")
                 continue
             if mblog.get("isLongText"):
-                yield Request(
-                    f"{self.cfg.origin}/statuses/extend?id={mblog.get('id')}",
-                    callback=self.parse_long_text,
-                    cb_kwargs={"mblog": mblog, "keyword": keyword},
-                    headers={"Accept": "application/json"},
-                )
+                yield self.long_text_request(mblog, keyword)
             else:
                 yield self.post(mblog, keyword)
         next_page = as_int(traverse(data, "data", "cardlistInfo", "page"))
@@ -126,6 +121,14 @@ class WeiboSpider(PlatformSpider):
             if card.get("card_type") in (9, "9") and isinstance(card.get("mblog"), dict):
                 yield card["mblog"]
             yield from WeiboSpider.mblogs(traverse(card, "card_group", expected=list) or [])
+
+    def long_text_request(self, mblog: dict[str, Any], keyword: str) -> Request:
+        return Request(
+            f"{self.cfg.origin}/statuses/extend?id={mblog.get('id')}",
+            callback=self.parse_long_text,
+            cb_kwargs={"mblog": mblog, "keyword": keyword},
+            headers={"Accept": "application/json"},
+        )
 
     def parse_long_text(self, response: Response, mblog: dict[str, Any], keyword: str) -> Iterator[Any]:
         data = self.load_json(response)
@@ -189,11 +192,6 @@ class WeiboSpider(PlatformSpider):
             return
         self.count("repost_originals")
         if original.get("isLongText"):
-            yield Request(
-                f"{self.cfg.origin}/statuses/extend?id={original.get('id')}",
-                callback=self.parse_long_text,
-                cb_kwargs={"mblog": original, "keyword": keyword},
-                headers={"Accept": "application/json"},
-            )
+            yield self.long_text_request(original, keyword)
         else:
             yield self.post(original, keyword)
