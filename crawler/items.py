@@ -56,6 +56,7 @@ class AdPost:
     captured_at: datetime | None = None
     raw: Any = None  # the platform's payload for this post; archived by the store stage
     raw_ref: str | None = None  # "sha256:<hex>" of the archived raw payload
+    reposted_from: str | None = None  # uid of the post this one reposts (Weibo 转发); it inherits its decision
     # Filled later by pipelines.
     media: list[MediaAsset] = field(default_factory=list)
     ocr: list[dict[str, Any]] = field(default_factory=list)  # {"source": "image:0", "text": ..., "lines": [...]}

@@ -66,6 +66,12 @@ SAVED_SEARCHES = (
                 "flagged : true and author_first_seen >= now-7d",
                 ("author.name", "author.id", "author_first_seen", "platform", "detection.category", "url"),
                 (("author_first_seen", "desc"),)),
+    SavedSearch("reposters", "adwatch: accounts reposting flagged ads",
+                "Reposts of flagged posts (Weibo 转发), grouped by the original they amplify: filter reposted_from "
+                "on one original's uid to list its reposting accounts.",
+                "flagged : true and reposted_from : *",
+                ("reposted_from", "author.name", "author.id", "platform", "text", "url"),
+                (("reposted_from", "asc"), ("published_at", "desc"))),
 )
 
 

@@ -44,7 +44,8 @@ PLATFORM_ORIGINS = {
 # platform's origin is pointed elsewhere (the simulator), every one of its hosts goes there too.
 PLATFORM_HOSTS = {
     "xiaohongshu": {"api": "https://edith.xiaohongshu.com"},
-    "bilibili": {"api": "https://api.bilibili.com", "search": "https://search.bilibili.com"},
+    "bilibili": {"api": "https://api.bilibili.com", "search": "https://search.bilibili.com",
+                 "space": "https://space.bilibili.com"},
     "wechat": {"article": "https://mp.weixin.qq.com"},
 }
 # Hosts media may be fetched from, per platform (the SSRF rule); the simulator's origin is added when set.
@@ -120,6 +121,7 @@ ITEM_PIPELINES = {
     "pipelines.media.MediaStage": 300,
     "pipelines.ocr.OcrStage": 400,
     "pipelines.detect.DetectStage": 500,
+    "pipelines.reposts.RepostStage": 600,  # a repost inherits its original's decision (Weibo 转发)
     "pipelines.store.StoreStage": 800,
     "pipelines.index.IndexStage": 900,  # off unless ADWATCH_ES_URL is set
 }

@@ -68,6 +68,7 @@ def mappings(analyzer: str = "standard") -> dict[str, Any]:
                 "properties": {k: {"type": "long"} for k in ("likes", "comments", "shares", "views", "collects")}
             },
             "raw_ref": kw,
+            "reposted_from": kw,  # uid of the reposted original: lists the accounts amplifying an ad
             "media": {
                 "properties": {
                     "kind": kw, "url": kw, "path": kw, "sha256": kw, "mime": kw, "error": kw,

@@ -21,6 +21,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 PLATFORMS: dict[str, dict[str, str]] = {
     "weibo": {"label": "微博", "channel": "微博社区管理中心 · 举报违法信息", "category_wording": "违法信息 - 欺诈/违法金融"},
     "douyin": {"label": "抖音", "channel": "抖音举报中心 · 违法违规", "category_wording": "违法违规 - 违法金融/诈骗"},
+    "bilibili": {"label": "哔哩哔哩", "channel": "哔哩哔哩违法和不良信息举报中心 · 稿件举报",
+                 "category_wording": "违法违禁 / 赌博诈骗 - 违法金融广告"},
 }
 CATEGORY_LABELS = {
     "debt_relief": "债务减免 / 停息挂账",
@@ -109,7 +111,28 @@ def target(post: dict[str, Any]) -> dict[str, Any]:
         "evidence": [{"kind": m.get("kind") or "", "sha256": m["sha256"], "path": m.get("path") or ""}
                      for m in post.get("media") or [] if isinstance(m, dict) and m.get("sha256")],
         "excerpt": excerpt,
+        "reposters": [],  # filled by group_reposts: the accounts that reposted this post
     }
+
+
+def reposter(post: dict[str, Any]) -> dict[str, str]:
+    """One repost as a line under its original: who reposted it, where, and what they added."""
+    author = post.get("author") or {}
+    return {"author_name": author.get("name") or "", "author_id": author.get("id") or "",
+            "author_url": author.get("url") or "", "url": post["url"], "post_id": str(post["post_id"]),
+            "published_at": _seconds(post.get("published_at")), "text": (post.get("text") or "")[:100]}
+
+
+def group_reposts(posts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Targets of one platform: a repost of a flagged original in the batch is listed under it, not on its own."""
+    targets = {f"{p['platform']}:{p['post_id']}": target(p) for p in posts if not p.get("reposted_from")}
+    for post in posts:
+        original = targets.get(str(post.get("reposted_from") or ""))
+        if original is not None:
+            original["reposters"].append(reposter(post))
+        elif post.get("reposted_from"):
+            targets[f"{post['platform']}:{post['post_id']}"] = target(post)
+    return list(targets.values())
 
 
 @dataclass(frozen=True)
@@ -124,10 +147,11 @@ def render_reports(posts: Iterable[dict[str, Any]], complainant: dict[str, Any],
     """One HTML takedown request per platform for the flagged ``posts``; returns what was written."""
     now = (now or datetime.now(CN_TZ)).astimezone(CN_TZ)
     batch_id = batch_id or now.strftime("AW-%Y%m%d-%H%M%S")
-    by_platform: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    flagged: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for post in posts:
         if post.get("flagged"):
-            by_platform[post["platform"]].append(target(post))
+            flagged[post["platform"]].append(post)
+    by_platform = {platform: group_reposts(found) for platform, found in flagged.items()}
     env = environment()
     out = Path(out_dir) / batch_id
     out.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,8 @@ SEARCH_TYPES = {"all": 1, "realtime": 61, "hot": 60, "video": 64}
 
 
 _ABSOLUTE = re.compile(r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})")
+# Texts m.weibo.cn shows in place of a reposted original that is gone.
+GONE_STUBS = ("抱歉，此微博已被作者删除", "此微博已不可见", "该账号因被投诉违反法律法规", "微博不存在")
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 
 
@@ -94,16 +96,12 @@ class WeiboSpider(PlatformSpider):
             self.count("end_of_results")  # "这里还没有内容": past the last page, or nothing found
             return
         for mblog in self.mblogs(traverse(data, "data", "cards", expected=list) or []):
+            yield from self.reposted_original(mblog, keyword)
             if mblog.get("deleted") == "1" or traverse(mblog, "visible", "type") == 10:
                 self.count("deleted")
                 continue
             if mblog.get("isLongText"):
-                yield Request(
-                    f"{self.cfg.origin}/statuses/extend?id={mblog.get('id')}",
-                    callback=self.parse_long_text,
-                    cb_kwargs={"mblog": mblog, "keyword": keyword},
-                    headers={"Accept": "application/json"},
-                )
+                yield self.long_text_request(mblog, keyword)
             else:
                 yield self.post(mblog, keyword)
         next_page = as_int(traverse(data, "data", "cardlistInfo", "page"))
@@ -123,6 +121,14 @@ class WeiboSpider(PlatformSpider):
             if card.get("card_type") in (9, "9") and isinstance(card.get("mblog"), dict):
                 yield card["mblog"]
             yield from WeiboSpider.mblogs(traverse(card, "card_group", expected=list) or [])
+
+    def long_text_request(self, mblog: dict[str, Any], keyword: str) -> Request:
+        return Request(
+            f"{self.cfg.origin}/statuses/extend?id={mblog.get('id')}",
+            callback=self.parse_long_text,
+            cb_kwargs={"mblog": mblog, "keyword": keyword},
+            headers={"Accept": "application/json"},
+        )
 
     def parse_long_text(self, response: Response, mblog: dict[str, Any], keyword: str) -> Iterator[Any]:
         data = self.load_json(response)
@@ -153,4 +159,39 @@ class WeiboSpider(PlatformSpider):
                               shares=mblog.get("reposts_count")),
             keyword=keyword,
             raw=mblog,
+            # A gone original is never stored: the link to it stays in the archived raw payload only.
+            reposted_from=None if self.original_gone(traverse(mblog, "retweeted_status", expected=dict) or {})
+            else self.reposted_uid(mblog),
         )
+
+    # --- reposts: the content sits in ``retweeted_status``, the repost says "捞" ----------------------------
+    _originals: frozenset[str] = frozenset()
+
+    @staticmethod
+    def reposted_uid(mblog: dict[str, Any]) -> str | None:
+        original_id = traverse(mblog, "retweeted_status", "id") or traverse(mblog, "retweeted_status", "idstr")
+        return f"weibo:{original_id}" if original_id not in (None, "") else None
+
+    @staticmethod
+    def original_gone(original: dict[str, Any]) -> bool:
+        """A deleted or hidden original: ``user`` null and a stub text instead of the post."""
+        text = str(original.get("text") or "")
+        return (original.get("user") is None or original.get("deleted") == "1"
+                or any(stub in text for stub in GONE_STUBS))
+
+    def reposted_original(self, mblog: dict[str, Any], keyword: str) -> Iterator[Any]:
+        """The original a repost points at, once per run, as a post of its own (its long text fetched)."""
+        original = traverse(mblog, "retweeted_status", expected=dict)
+        uid = self.reposted_uid(mblog)
+        if original is None or uid is None or uid in self._originals:
+            return
+        self._originals = self._originals | {uid}
+        if self.original_gone(original):
+            self.warn_once("repost_original_gone", "weibo: reposted original %s is deleted or hidden; the repost "
+                           "is kept, the original is not stored", uid)  # counts it too
+            return
+        self.count("repost_originals")
+        if original.get("isLongText"):
+            yield self.long_text_request(original, keyword)
+        else:
+            yield self.post(original, keyword)

@@ -32,6 +32,8 @@ from tests.simulator.corpus import SimPost, build_corpus
 # (status, headers, body): what a route answers.
 Reply = tuple[int, dict[str, str], bytes]
 JSON_TYPE = "application/json; charset=utf-8"
+# The headers of the request each server thread is answering (Site.header): cookies, Referer.
+_current = threading.local()
 HTML_TYPE = "text/html; charset=utf-8"
 
 
@@ -148,6 +150,11 @@ class Site:
 
     def first_hit(self, key: str) -> bool:
         return self.sim.first_hit(f"{self.name}:{key}")
+
+    @staticmethod
+    def header(name: str) -> str:
+        """A header of the request being answered ('' when absent), e.g. the cookies an API checks."""
+        return (getattr(_current, "headers", None) or {}).get(name.lower(), "")
 
     # --- media: posters and videos drawn from the post's texts --------------------------------------------
     def video_reply(self, post: SimPost | None) -> Reply:
@@ -285,6 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str, body: bytes) -> None:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        _current.headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             status, headers, payload = self.sim.answer(self.site, method, parts.path, query, body)
         except Exception as exc:  # a simulator bug must show up as a 500, not a hung client

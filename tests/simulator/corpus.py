@@ -123,6 +123,9 @@ def build_corpus(seed: int = 7, sites: dict[str, Any] | None = None) -> dict[str
                 family=None, author_id=site.new_author_id(gone), author_name=_nick(gone), created=EPOCH, deleted=True,
             )
         )
+        # Platform-specific posts built from the others (Weibo's reposts of ads and of harmless posts).
+        if extras := getattr(site, "corpus_extras", None):
+            posts.extend(extras(posts, random.Random(f"{seed}:{platform}:extras")))
         corpus[platform] = posts
     return corpus
 

@@ -6,15 +6,21 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote
 
 from tests.simulator.core import HTML_TYPE, RENDER_POST_JS, Reply, Site, html_reply, js_literal, json_reply
-from tests.simulator.corpus import KEYWORDS, SimPost, search
+from tests.simulator.corpus import KEYWORDS, SimPost, _nick, load_texts, search
 
 SEARCH = "/api/container/getIndex"
 EXTEND = "/statuses/extend"
 LOGIN_WALL = "/signin/login?entry=mweibo&r=https%3A%2F%2Fm.weibo.cn%2F"
+# What m.weibo.cn shows in place of a reposted original its author deleted (``user`` is null).
+GONE_STUB = ('抱歉，此微博已被作者删除。查看帮助：<a  href="https://kefu.weibo.com/faqdetail?id=20214">'
+             '<span class="url-icon"><img style="width: 1rem;height: 1rem" '
+             'src="https://h5.sinaimg.cn/upload/2015/09/25/3/timeline_card_small_web_default.png"></span>'
+             '<span class="surl-text">网页链接</span></a>')
 
 
 class WeiboSite(Site):
@@ -28,6 +34,29 @@ class WeiboSite(Site):
     @classmethod
     def new_author_id(cls, rng: Any) -> str:
         return str(rng.randint(10**9, 10**10 - 1))
+
+    @classmethod
+    def corpus_extras(cls, posts: list[SimPost], rng: Any) -> list[SimPost]:
+        """Reposts, as outfits amplify an ad: several accounts repost it with a bump ("捞") or nothing of their own.
+
+        Reposted: two text ads (one three times), an image ad (its pitch only in the original's picture), the long
+        post (the original needs ``/statuses/extend``), a harmless post (twice) and the deleted post.
+        """
+        texts = load_texts()["repost_texts"]
+        ads = [p for p in posts if p.kind == "text" and not p.long_text]
+        image = next(p for p in posts if p.kind == "image")
+        harmless = next(p for p in posts if p.kind == "negative")
+        deleted = next(p for p in posts if p.deleted)
+        originals = [ads[0], ads[0], ads[0], ads[1], image, posts[1], harmless, harmless, deleted]
+        reposts = []
+        for n, orig in enumerate(originals):
+            reposts.append(SimPost(
+                platform=orig.platform, post_id=cls.new_post_id(rng), keyword=orig.keyword, text=texts[n % len(texts)],
+                kind="repost", is_ad=orig.is_ad and not orig.deleted, category=orig.category, family=None,
+                author_id=cls.new_author_id(rng), author_name=_nick(rng), created=orig.created + timedelta(hours=n + 1),
+                likes=rng.randint(0, 50), comments=rng.randint(0, 5), extra={"repost_of": orig.post_id},
+            ))
+        return reposts
 
     def refusal(self, path: str, query: dict[str, str]) -> Reply:
         return 418, {"Content-Type": "text/html"}, b""  # Weibo's "I'm a teapot": too many requests, try later
@@ -63,6 +92,25 @@ class WeiboSite(Site):
 
     # --- payloads ------------------------------------------------------------------------------------------
     def mblog(self, post: SimPost) -> dict[str, Any]:
+        """A post as ``mblog``; a repost carries its original in ``retweeted_status`` and only a few words itself."""
+        if "repost_of" not in post.extra:
+            return self.own_mblog(post)
+        mblog = self.own_mblog(post)
+        mblog.update(text=html.escape(post.text, quote=False).replace(
+            "[doge]", '<span class="url-icon"><img alt=[doge] src="https://h5.sinaimg.cn/m/emoticon/icon/others/'
+                      'd_doge-be7f768d78.png" style="width:1em; height:1em;" /></span>'),
+            textLength=len(post.text.encode("utf-8")), isLongText=False, pic_num=0, raw_text=post.text)
+        orig = self.sim.by_id[post.extra["repost_of"]]
+        if orig.deleted:
+            mblog["retweeted_status"] = {"created_at": "", "id": orig.post_id, "idstr": orig.post_id,
+                                         "mid": orig.post_id, "text": GONE_STUB, "user": None,
+                                         "visible": {"type": 0, "list_id": 0}, "pic_num": 0,
+                                         "reposts_count": 0, "comments_count": 0, "attitudes_count": 0}
+        else:
+            mblog["retweeted_status"] = self.own_mblog(orig)
+        return mblog
+
+    def own_mblog(self, post: SimPost) -> dict[str, Any]:
         text = html.escape(post.text, quote=False)
         if post.long_text:
             text = text[:40] + f'...<a href="/status/{post.post_id}">全文</a>'
