@@ -144,9 +144,22 @@ def documents(res: dict[str, Any]) -> list[dict[str, Any]]:
                      "hours_seen_to_filed": o.hours_seen_to_filed, "hours_to_removal": o.hours_to_removal})
     platform_of = {o.batch_id: o.platform for o in res["outcomes"]}
     for batch_id, figs in res["batches"].items():
+        plain = asdict(figs)
+        plain["reemerged_targets"] = plain.pop("reemerged")  # a target's "reemerged" is a yes/no
         docs.append({"_id": f"batch:{batch_id}", "kind": "batch", "batch_id": batch_id,
-                     "platform": platform_of.get(batch_id), **asdict(figs)})
+                     "platform": platform_of.get(batch_id), **plain})
     return docs
+
+
+_KEYWORDS = ("kind", "uid", "platform", "batch_id", "ticket", "last_state")
+_DATES = ("first_seen", "filed_at", "removed_at", "updated_at")
+_INTS = ("filed", "removed", "checked_after_7d", "online_after_7d", "reemerged_targets")
+_FLOATS = ("hours_seen_to_filed", "hours_to_removal", "takedown_rate", "median_hours_seen_to_filed",
+           "median_hours_to_removal", "share_online_after_7d", "reemergence_rate")
+MAPPING = {"dynamic": "strict", "properties": {
+    **{k: {"type": "keyword"} for k in _KEYWORDS}, **{k: {"type": "date"} for k in _DATES},
+    **{k: {"type": "integer"} for k in _INTS}, **{k: {"type": "float"} for k in _FLOATS},
+    "online_after": {"type": "boolean"}, "reemerged": {"type": "boolean"}}}
 
 
 def index_results(client: Any, index: str, res: dict[str, Any], now: datetime) -> int:
@@ -156,5 +169,7 @@ def index_results(client: Any, index: str, res: dict[str, Any], now: datetime) -
     stamp = now.isoformat(timespec="seconds")
     actions = [{"_index": index, "_id": d.pop("_id"), "_source": {**d, "updated_at": stamp}} for d in documents(res)]
     if actions:
+        if not client.indices.exists(index=index):
+            client.options(ignore_status=400).indices.create(index=index, mappings=MAPPING)  # 400: made meanwhile
         helpers.bulk(client, actions, refresh="wait_for")
     return len(actions)
