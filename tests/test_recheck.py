@@ -93,3 +93,30 @@ def test_reemergence_by_contact_account_and_near_duplicate_text(db: DeskDb) -> N
     assert find_reemergence(db, posts, T0 + timedelta(days=2)) == 0  # found once
     figs = results(db, timedelta(days=7))["platforms"]["weibo"]
     assert (figs.reemerged, figs.reemergence_rate) == (2, 1.0)
+
+
+def test_weibo_post_page_online_deleted_and_refused() -> None:
+    from scrapy.exceptions import CloseSpider
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import AdPost, PostGone
+
+    crawler = get_crawler(WeiboSpider, {"PLATFORM_ORIGINS": {"weibo": "https://m.weibo.cn"}})
+    spider = WeiboSpider.from_crawler(crawler, keywords="x")
+    page = (Path(__file__).parent / "fixtures" / "weibo_detail.html").read_bytes()
+    url = "https://m.weibo.cn/detail/5100000000000001"
+
+    def parse(status: int, body: bytes, at: str = url) -> list:
+        response = HtmlResponse(at, status=status, body=body, request=Request(url))
+        return list(spider.parse_post_page(response, "5100000000000001"))
+
+    [item] = parse(200, page)
+    assert isinstance(item, AdPost) and item.post_id == "5100000000000001" and item.author.name == "上岸顾问"
+    assert "zx8899" in item.text and item.engagement["likes"] == 12
+    [gone] = parse(404, "<html><body>微博不存在</body></html>".encode())
+    assert isinstance(gone, PostGone) and gone.reason == "deleted"
+    [gone] = parse(200, page.replace(b'"pic_num": 0', b'"pic_num": 0, "deleted": "1"'))
+    assert isinstance(gone, PostGone)
+    with pytest.raises(CloseSpider):
+        parse(418, b"")

@@ -80,12 +80,18 @@ class WeiboSpider(PlatformSpider):
                      "MWeibo-Pwa": "1", "Referer": f"{self.cfg.origin}/search?containerid={containerid}"},
         )
 
-    def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
+    @staticmethod
+    def refusal_of(response: Response) -> str | None:
+        """Weibo's refusals: 418 ("I'm a teapot": too many requests), 403/432, or a redirect to the login wall."""
         if response.status in (418, 403, 432):
-            yield self.refused(f"http-{response.status}", response)
-            return
+            return f"http-{response.status}"
         if "/signin/login" in response.url or "passport.weibo" in response.url:
-            yield self.refused("login-wall", response)
+            return "login-wall"
+        return None
+
+    def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
+        if refusal := self.refusal_of(response):
+            yield self.refused(refusal, response)
             return
         data = self.load_json(response)
         if data is None:
@@ -166,11 +172,8 @@ class WeiboSpider(PlatformSpider):
                        meta={"handle_httpstatus_list": [404]})
 
     def parse_post_page(self, response: Response, post_id: str) -> Iterator[Any]:
-        if response.status in (418, 403, 432):
-            yield self.refused(f"http-{response.status}", response)
-            return
-        if "/signin/login" in response.url or "passport.weibo" in response.url:
-            yield self.refused("login-wall", response)
+        if refusal := self.refusal_of(response):
+            yield self.refused(refusal, response)
             return
         if response.status == 404:
             yield self.gone(post_id, response.url, "deleted")  # "微博不存在"

@@ -69,18 +69,18 @@ def queue() -> Any:
                            platform=platform or "", waiting=waiting)
 
 
-def _post_or_404(uid: str) -> dict[str, Any]:
-    post = desk().store.get(uid)
-    if post is None:
+def found(value: dict[str, Any] | None) -> dict[str, Any]:
+    """The post or batch asked for, or 404."""
+    if value is None:
         abort(404)
-    return post
+    return value
 
 
 @views.get("/post/<uid>")
 @allowed("view")
 def post(uid: str) -> Any:
     d = desk()
-    p = _post_or_404(uid)
+    p = found(d.store.get(uid))
     capture = load_index(d.cfg.evidence).get(uid)
     text = p.get("text") or ""
     batched = {t["uid"]: t["batch_id"] for t in d.db.targets()}
@@ -107,7 +107,7 @@ def screenshot(uid: str) -> Any:
 @allowed("review")
 def review(uid: str) -> Any:
     d = desk()
-    p = _post_or_404(uid)
+    p = found(d.store.get(uid))
     decision = {"confirm": "confirmed", "reject": "rejected"}.get(request.form.get("decision", ""))
     if decision is None:
         abort(400)
@@ -136,18 +136,11 @@ def new_batch() -> Any:
     return redirect(url_for("desk.batch", batch_id=batch_id))
 
 
-def _batch_or_404(batch_id: str) -> dict[str, Any]:
-    found = desk().db.batch(batch_id)
-    if found is None:
-        abort(404)
-    return found
-
-
 @views.get("/batches/<batch_id>")
 @allowed("view")
 def batch(batch_id: str) -> Any:
     d = desk()
-    b = _batch_or_404(batch_id)
+    b = found(d.db.batch(batch_id))
     files = {kind: download_path(d.cfg, b, kind).exists() for kind in DOWNLOADS}
     targets = [{**t, "post": d.store.get(t["uid"]) or {}} for t in d.db.targets(batch_id)]
     checks: dict[str, list[dict[str, Any]]] = {}
@@ -160,7 +153,7 @@ def batch(batch_id: str) -> Any:
 @allowed("view")
 def download(batch_id: str, kind: str) -> Any:
     d = desk()
-    b = _batch_or_404(batch_id)
+    b = found(d.db.batch(batch_id))
     if kind not in DOWNLOADS:
         abort(404)
     path = download_path(d.cfg, b, kind)
@@ -176,7 +169,7 @@ def download(batch_id: str, kind: str) -> Any:
 @allowed("file")
 def seal_evidence(batch_id: str) -> Any:
     d = desk()
-    _batch_or_404(batch_id)
+    found(d.db.batch(batch_id))
     files = seal(d.cfg, d.db, d.store, batch_id, current_user.name)
     flash(f"证据已封存：{files} 个文件")
     return redirect(url_for("desk.batch", batch_id=batch_id))
@@ -186,7 +179,7 @@ def seal_evidence(batch_id: str) -> Any:
 @allowed("file")
 def file_batch(batch_id: str) -> Any:
     d = desk()
-    _batch_or_404(batch_id)
+    found(d.db.batch(batch_id))
     d.db.file(batch_id, request.form.get("ticket", ""), current_user.name, d.cfg.recheck_after)
     flash(f"已标记为已投诉：{batch_id}")
     return redirect(url_for("desk.batch", batch_id=batch_id))
