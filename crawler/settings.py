@@ -215,3 +215,9 @@ ADWATCH_TSA_URL = os.environ.get("ADWATCH_TSA_URL") or ""  # RFC 3161 TSA (a nat
 ADWATCH_TSA_CA_FILE = os.environ.get("ADWATCH_TSA_CA_FILE") or ""  # PEM: the CA its tokens verify against
 ADWATCH_TSA_EACH_FILE = False  # a token for every evidence file too, not only the batch manifest
 ADWATCH_OPERATOR = os.environ.get("ADWATCH_OPERATOR") or ""  # who runs the capture, named in the capture record
+
+# --- Takedown desk and re-check (reports/desk, crawler/recheck.py; `scrapy desk`, `scrapy recheck`) ----------
+ADWATCH_DESK_HOST = os.environ.get("ADWATCH_DESK_HOST") or "127.0.0.1"  # another address needs TLS in front
+ADWATCH_DESK_PORT = int(os.environ.get("ADWATCH_DESK_PORT") or 8766)
+ADWATCH_RECHECK_AFTER = ["30m", "6h", "24h", "7d"]  # re-visits of a filed target, counted from filing
+ADWATCH_STILL_ONLINE_DAYS = 7.0  # "still online after N days" reads the checks made at least this long after filing

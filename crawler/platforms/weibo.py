@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -16,6 +17,8 @@ from crawler.utils import CN_TZ, as_int, counts, traverse
 
 # Search tabs: 1 = 综合 (all), 61 = 实时 (realtime), 60 = 热门 (hot), 64 = 视频 (video).
 SEARCH_TYPES = {"all": 1, "realtime": 61, "hot": 60, "video": 64}
+# The post page embeds the post as ``var $render_data = [{"status": {…}, …}][0] || {};`` (``</`` is escaped in it).
+_RENDER_DATA = re.compile(r"var \$render_data = (.*?)\[0\] \|\| \{\};\s*</script>", re.S)
 
 
 _ABSOLUTE = re.compile(r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})")
@@ -79,12 +82,18 @@ class WeiboSpider(PlatformSpider):
                      "MWeibo-Pwa": "1", "Referer": f"{self.cfg.origin}/search?containerid={containerid}"},
         )
 
-    def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
+    @staticmethod
+    def refusal_of(response: Response) -> str | None:
+        """Weibo's refusals: 418 ("I'm a teapot": too many requests), 403/432, or a redirect to the login wall."""
         if response.status in (418, 403, 432):
-            yield self.refused(f"http-{response.status}", response)
-            return
+            return f"http-{response.status}"
         if "/signin/login" in response.url or "passport.weibo" in response.url:
-            yield self.refused("login-wall", response)
+            return "login-wall"
+        return None
+
+    def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
+        if refusal := self.refusal_of(response):
+            yield self.refused(refusal, response)
             return
         data = self.load_json(response)
         if data is None:
@@ -195,3 +204,34 @@ class WeiboSpider(PlatformSpider):
             yield self.long_text_request(original, keyword)
         else:
             yield self.post(original, keyword)
+
+    # --- single posts (re-check of filed targets) ------------------------------------------------------
+    def post_request(self, post_id: str) -> Request:
+        """The post page ``/detail/{id}``: the post from its ``$render_data``, or gone when Weibo says so."""
+        return Request(f"{self.cfg.origin}/detail/{post_id}", callback=self.parse_post_page,
+                       cb_kwargs={"post_id": str(post_id)}, dont_filter=True,
+                       meta={"handle_httpstatus_list": [404]})
+
+    def parse_post_page(self, response: Response, post_id: str) -> Iterator[Any]:
+        if refusal := self.refusal_of(response):
+            yield self.refused(refusal, response)
+            return
+        if response.status == 404:
+            yield self.gone(post_id, response.url, "deleted")  # "微博不存在"
+            return
+        m = _RENDER_DATA.search(response.text)
+        try:
+            data = json.loads(m[1]) if m else None
+        except ValueError:
+            data = None
+        status = traverse(data, 0, "status", expected=dict)
+        if status is None:
+            if data is None:
+                self.warn_once("malformed", "%s: no $render_data on the post page %s", self.name, response.url)
+                return
+            yield self.gone(post_id, response.url, "not_found")
+            return
+        if status.get("deleted") == "1" or traverse(status, "visible", "type") == 10:
+            yield self.gone(post_id, response.url, "deleted")
+            return
+        yield self.post(status, "")

@@ -1,0 +1,74 @@
+"""The targets of one request as CSV and XLSX, for the bulk forms of complaint channels.
+
+Scraped text is hostile here too: a cell that starts with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage return) is
+a formula to a spreadsheet that opens a CSV, so CSV cells get a leading apostrophe (OWASP's advice); XLSX cells are
+written as strings explicitly (xlsxwriter never turns them into formulas or links), so they keep the text as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+# Excel's own limit for one cell; longer evidence text lives in the HTML/PDF request and the sealed package.
+MAX_CELL = 32_000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+COLUMNS: list[tuple[str, str]] = [
+    ("序号", "index"), ("平台", "platform_label"), ("投诉类别（平台用语）", "category_wording"),
+    ("内容ID", "post_id"), ("内容链接", "url"), ("账号名称", "author_name"), ("账号ID", "author_id"),
+    ("账号链接", "author_url"), ("发布时间", "published_at"), ("取证时间 (UTC+8)", "captured_at"),
+    ("违法类别", "category_label"), ("得分", "score"), ("命中词", "terms"), ("命中位置", "where"),
+    ("联系方式", "contacts"), ("原始数据", "raw_ref"), ("证据文件 SHA-256", "evidence"), ("内容摘录", "excerpt"),
+]
+
+
+def rows(platform: str, info: dict[str, str], targets: list[dict[str, Any]]) -> list[list[str]]:
+    """One row of plain strings per target, in :data:`COLUMNS` order."""
+    out = []
+    for i, t in enumerate(targets, 1):
+        flat = {
+            **t, "index": str(i), "platform_label": info["label"], "category_wording": info["category_wording"],
+            "score": f"{t['score']:.2f}", "terms": "、".join(t["terms"]), "where": "；".join(t["where"]),
+            "contacts": "；".join(f"{c['kind']}: {c['value']}" for c in t["contacts"]),
+            "evidence": "\n".join(f"{e['kind']}: {e['sha256']}" for e in t["evidence"]),
+        }
+        out.append([str(flat.get(key) or "")[:MAX_CELL] for _, key in COLUMNS])
+    return out
+
+
+def inert_csv(value: str) -> str:
+    """A CSV cell no spreadsheet will evaluate: formula starts get a leading apostrophe."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def write_csv(path: Path, platform: str, info: dict[str, str], targets: list[dict[str, Any]]) -> Path:
+    # UTF-8 with a BOM: Excel (what complaint desks open CSVs with) otherwise reads the Chinese as mojibake.
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
+        writer.writerow([label for label, _ in COLUMNS])
+        for row in rows(platform, info, targets):
+            writer.writerow([inert_csv(cell) for cell in row])
+    return path
+
+
+def write_xlsx(path: Path, platform: str, info: dict[str, str], targets: list[dict[str, Any]], batch_id: str) -> Path:
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                               "strings_to_numbers": False})
+    try:
+        sheet = workbook.add_worksheet(f"{info['label']}"[:31])
+        head = workbook.add_format({"bold": True, "bg_color": "#FFF4D6", "border": 1, "text_wrap": True})
+        wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+        for col, (label, key) in enumerate(COLUMNS):
+            sheet.write_string(0, col, label, head)
+            sheet.set_column(col, col, 60 if key == "excerpt" else 28 if key in ("url", "evidence") else 14)
+        for r, row in enumerate(rows(platform, info, targets), 1):
+            for col, cell in enumerate(row):
+                sheet.write_string(r, col, cell, wrap)
+        sheet.freeze_panes(1, 0)
+        workbook.set_properties({"title": f"{info['label']} 投诉目标 · {batch_id}", "subject": "违法金融广告投诉"})
+    finally:
+        workbook.close()
+    return path
