@@ -43,6 +43,14 @@ def html_reply(page: str, status: int = 200, headers: dict[str, str] | None = No
     return status, {"Content-Type": HTML_TYPE, **(headers or {})}, page.encode()
 
 
+_current = threading.local()  # the request being answered, per server thread
+
+
+def request_headers() -> dict[str, str]:
+    """The headers (lower-case names) of the request this thread is answering: signatures sent as headers."""
+    return getattr(_current, "headers", {})
+
+
 def js_literal(value: Any) -> str:
     """A value as a JS literal that cannot close the surrounding ``<script>``."""
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
@@ -267,6 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str, body: bytes) -> None:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        _current.headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             status, headers, payload = self.sim.answer(self.site, method, parts.path, query, body)
         except Exception as exc:  # a simulator bug must show up as a 500, not a hung client
