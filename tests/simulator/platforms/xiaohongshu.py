@@ -37,6 +37,13 @@ def xsec_token(post_id: str) -> str:
     return "AB" + hashlib.sha256(f"xsec|{post_id}".encode()).hexdigest()[:40] + "="
 
 
+# The page script's signing function (a stand-in for the platforms' obfuscated ones): FNV-1a, as fnv1a() checks it.
+SIGN_JS = """  function sign(s) {
+    let h = 0x811c9dc5;
+    for (const b of new TextEncoder().encode(s)) { h ^= b; h = Math.imul(h, 0x01000193) >>> 0; }
+    return h.toString(16).padStart(8, "0");
+  }"""
+
 XHS_PAGE = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>%(title)s - 小红书搜索</title>
 <style>section.note-item{min-height:260px;border-bottom:1px solid #eee}#captcha{position:fixed;top:0}</style></head>
@@ -47,11 +54,7 @@ window.__SIGN_SEED__ = %(nonce)s;
   const keyword = %(keyword)s;
   const searchId = %(search_id)s;
   let page = 1, hasMore = true, busy = false;
-  function sign(s) {
-    let h = 0x811c9dc5;
-    for (const b of new TextEncoder().encode(s)) { h ^= b; h = Math.imul(h, 0x01000193) >>> 0; }
-    return h.toString(16).padStart(8, "0");
-  }
+%(sign_js)s
   function card(item) {
     if (item.model_type !== "note") return;
     const s = document.createElement("section");
@@ -226,7 +229,7 @@ class XiaohongshuSite(Site):
         search_id = hashlib.md5(f"sid|{keyword}".encode()).hexdigest()[:21]
         return html_reply(XHS_PAGE % {"title": html.escape(keyword), "nonce": js_literal(page_nonce(keyword)),
                                       "keyword": js_literal(keyword), "search_id": js_literal(search_id),
-                                      "api": SEARCH_API})
+                                      "api": SEARCH_API, "sign_js": SIGN_JS})
 
     def search_notes(self, body: bytes, query: dict[str, str]) -> Reply:
         try:
