@@ -20,6 +20,9 @@ TEMPLATES = Path(__file__).with_name("templates")
 PLATFORMS: dict[str, dict[str, str]] = {
     "weibo": {"label": "微博", "channel": "微博社区管理中心 · 举报违法信息", "category_wording": "违法信息 - 欺诈/违法金融"},
     "douyin": {"label": "抖音", "channel": "抖音举报中心 · 违法违规", "category_wording": "违法违规 - 违法金融/诈骗"},
+    "xiaohongshu": {"label": "小红书", "channel": "小红书举报中心 · 涉企不实信息侵权举报专区 / 违法金融举报",
+                    "category_wording": "违法违规 - 违法金融（涉企不实信息）"},
+    "kuaishou": {"label": "快手", "channel": "快手举报中心 · 违法违规举报", "category_wording": "违法违规 - 非法金融/诈骗"},
 }
 CATEGORY_LABELS = {
     "debt_relief": "债务减免 / 停息挂账",
