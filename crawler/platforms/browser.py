@@ -25,6 +25,10 @@ from scrapy.http import Request
 from crawler.platforms.base import PlatformSpider
 from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
 
+# While waiting for the next result page, scroll to the end again this often: a scroll that came while the page
+# script was still busy with the last answer loads nothing (as for a reader, who then scrolls again).
+SCROLL_AGAIN_SECONDS = 0.5
+
 
 @dataclass(frozen=True)
 class XhrAnswer:
@@ -108,6 +112,24 @@ class BrowserSearchSpider(PlatformSpider):
             body = ""
         answer = XhrAnswer(response.url, response.status, dict(response.headers), body)
         self.xhr_log(response.frame.page).answers.put_nowait(answer)
+
+    async def next_answer(self, page: Page, scroll: bool) -> XhrAnswer | None:
+        """The next API answer the page receives, or None after ``idle_seconds`` without one.
+
+        With ``scroll``, the page is scrolled to its end (and again while nothing comes) to make it load the next
+        result page; without, the answer is one the page is already fetching (its first page, its own retry).
+        """
+        log = self.xhr_log(page)
+        if not scroll:
+            return await log.next(self.cfg.idle_seconds)
+        waited = 0.0
+        while waited < self.cfg.idle_seconds:
+            await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            step = min(SCROLL_AGAIN_SECONDS, self.cfg.idle_seconds - waited)
+            if (answer := await log.next(step)) is not None:
+                return answer
+            waited += step
+        return None
 
     def xhr_log(self, page: Page) -> XhrLog:
         return self._xhr.setdefault(page, XhrLog())

@@ -63,13 +63,12 @@ class KuaishouSpider(BrowserSearchSpider):
 
     async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
         page: Page = response.meta["playwright_page"]
-        log = self.xhr_log(page)
-        pages = 0
+        pages, more = 0, False
         try:
             if not self.once(f"search:{keyword}"):
                 return
             while True:
-                answer = await log.next(self.cfg.idle_seconds)
+                answer = await self.next_answer(page, scroll=more)
                 if answer is None:
                     self.count("stalled")  # no more answers arrived; what we have is kept
                     break
@@ -81,6 +80,7 @@ class KuaishouSpider(BrowserSearchSpider):
                 except ValueError:
                     # The page script retries by itself; its retry is the next answer.
                     self.warn_once("malformed", "kuaishou: malformed search JSON for %r (the page retries)", keyword)
+                    more = False
                     continue
                 result = as_int(traverse(data, "result"))
                 if result in REFUSALS:
@@ -106,7 +106,7 @@ class KuaishouSpider(BrowserSearchSpider):
                     self.count("max_pages_reached")
                     self.mark_searched(keyword)
                     break
-                await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                more = True
         finally:
             await self.release(page)
 

@@ -92,8 +92,7 @@ class XiaohongshuSpider(BrowserSearchSpider):
 
     async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
         page: Page = response.meta["playwright_page"]
-        log = self.xhr_log(page)
-        pages = 0
+        pages, more = 0, False
         try:
             if not self.once(f"search:{keyword}"):
                 return
@@ -101,7 +100,7 @@ class XiaohongshuSpider(BrowserSearchSpider):
                 yield self.refused(refusal, response)
                 return
             while True:
-                answer = await log.next(self.cfg.idle_seconds)
+                answer = await self.next_answer(page, scroll=more)
                 if answer is None:
                     self.count("stalled")  # no more answers arrived; what we have is kept
                     break
@@ -113,6 +112,7 @@ class XiaohongshuSpider(BrowserSearchSpider):
                 except ValueError:
                     # The page script retries by itself; its retry is the next answer.
                     self.warn_once("malformed", "xiaohongshu: malformed search JSON for %r (the page retries)", keyword)
+                    more = False
                     continue
                 code = as_int(traverse(data, "code"))
                 if code in REFUSAL_CODES:
@@ -134,7 +134,7 @@ class XiaohongshuSpider(BrowserSearchSpider):
                     self.count("max_pages_reached")
                     self.mark_searched(keyword)
                     break
-                await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                more = True
         finally:
             await self.release(page)
 
