@@ -14,13 +14,14 @@ queue and asked again by ``start``) is read once: see :meth:`once`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from playwright.async_api import Page
 from playwright.async_api import Response as PageResponse
-from scrapy.http import Request
+from scrapy.http import Request, Response
 
 from crawler.platforms.base import PlatformSpider
 from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
@@ -56,9 +57,10 @@ class XhrLog:
 class BrowserSearchSpider(PlatformSpider):
     """Base of the spiders that read a platform's search results from the answers its own page receives.
 
-    A subclass sets ``xhr_paths`` (the API paths whose answers to record) and builds its search request with
-    :meth:`browser_request`; its callback reads answers with ``await self.xhr_log(page).next(...)`` and ends with
-    :meth:`release` (in a ``finally``).
+    A subclass sets ``xhr_paths`` (the API paths whose answers to record), builds its search request with
+    :meth:`browser_request` (callback :meth:`parse_search`) and says what an answer means: :meth:`refusal` (the
+    platform refused us: handed to ``refused()``) and :meth:`read_page` (what one result page yields, and whether it
+    was the last).
     """
 
     custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS}
@@ -101,6 +103,64 @@ class BrowserSearchSpider(PlatformSpider):
             return False
         self._requested.add(key)
         return True
+
+    # --- what a subclass says about its platform's answers ------------------------------------------------
+    def page_refusal(self, response: Response) -> str | None:
+        """The reason the search page itself was refused (sent to a captcha or a login), or None."""
+        return None
+
+    def refusal(self, answer: XhrAnswer, data: Any) -> str | None:
+        """The reason this API answer is a refusal (``data``: its JSON, None if it has none), or None."""
+        return None
+
+    def read_page(self, data: Any, keyword: str) -> tuple[Iterable[Any], bool] | None:
+        """What one result page yields (posts or requests) and whether it was the last; None for an answer that
+        ends the search without results (counted and logged by the subclass)."""
+        raise NotImplementedError
+
+    # --- the search loop -------------------------------------------------------------------------------
+    async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
+        page: Page = response.meta["playwright_page"]
+        pages, more = 0, False
+        try:
+            if not self.once(f"search:{keyword}"):
+                return
+            if reason := self.page_refusal(response):
+                yield self.refused(reason, response)
+                return
+            while True:
+                answer = await self.next_answer(page, scroll=more)
+                if answer is None:
+                    self.count("stalled")  # no more answers arrived; what we have is kept
+                    break
+                try:
+                    data = json.loads(answer.body)
+                except ValueError:
+                    data = None
+                if reason := self.refusal(answer, data):
+                    yield self.refused(reason, response)
+                    return
+                if data is None:
+                    # The page script retries by itself; its retry is the next answer.
+                    self.warn_once("malformed", "%s: malformed search answer for %r (the page retries)", self.name,
+                                   keyword)
+                    more = False
+                    continue
+                outcome = self.read_page(data, keyword)
+                if outcome is None:
+                    break
+                pages += 1
+                self.count("pages")
+                results, last = outcome
+                for result in results:
+                    yield result
+                if last or pages >= self.cfg.max_pages:
+                    self.count("end_of_results" if last else "max_pages_reached")
+                    self.mark_searched(keyword)
+                    break
+                more = True
+        finally:
+            await self.release(page)
 
     # --- the page's API answers ------------------------------------------------------------------------
     async def on_page_response(self, response: PageResponse) -> None:

@@ -9,17 +9,15 @@ video by its id is the GraphQL ``visionVideoDetail`` query, which needs no signa
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from playwright.async_api import Page
 from scrapy.http import JsonRequest, Request, Response
 
 from crawler.items import AdPost
-from crawler.platforms.browser import BrowserSearchSpider
+from crawler.platforms.browser import BrowserSearchSpider, XhrAnswer
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/rest/v/search/feed"
@@ -61,54 +59,24 @@ class KuaishouSpider(BrowserSearchSpider):
             headers={"Referer": f"{self.cfg.origin}/short-video/{post_id}"},
         )
 
-    async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
-        page: Page = response.meta["playwright_page"]
-        pages, more = 0, False
-        try:
-            if not self.once(f"search:{keyword}"):
-                return
-            while True:
-                answer = await self.next_answer(page, scroll=more)
-                if answer is None:
-                    self.count("stalled")  # no more answers arrived; what we have is kept
-                    break
-                if "risk-control" in answer.headers.get("intercept-result", ""):
-                    yield self.refused("risk-control", response)  # the page now shows a captcha
-                    return
-                try:
-                    data = json.loads(answer.body)
-                except ValueError:
-                    # The page script retries by itself; its retry is the next answer.
-                    self.warn_once("malformed", "kuaishou: malformed search JSON for %r (the page retries)", keyword)
-                    more = False
-                    continue
-                result = as_int(traverse(data, "result"))
-                if result in REFUSALS:
-                    yield self.refused(REFUSALS[result], response)
-                    return
-                if result == UNSIGNED:
-                    self.warn_once("unsigned", "kuaishou: the page's own signature was refused (result 50) for %r; "
-                                   "has the site changed its search page?", keyword)
-                    break
-                if result != 1:
-                    self.warn_once("api_error", "kuaishou: search answered result %s for %r", result, keyword)
-                    break
-                pages += 1
-                self.count("pages")
-                for post in self.posts(traverse(data, "feeds", expected=list) or [], keyword):
-                    yield post
-                cursor = traverse(data, "pcursor")
-                if not cursor or cursor == "no_more":
-                    self.count("end_of_results")
-                    self.mark_searched(keyword)
-                    break
-                if pages >= self.cfg.max_pages:
-                    self.count("max_pages_reached")
-                    self.mark_searched(keyword)
-                    break
-                more = True
-        finally:
-            await self.release(page)
+    def refusal(self, answer: XhrAnswer, data: Any) -> str | None:
+        if "risk-control" in answer.headers.get("intercept-result", ""):
+            return "risk-control"  # the page now shows a captcha
+        result = as_int(traverse(data, "result"))
+        return REFUSALS.get(result) if result is not None else None
+
+    def read_page(self, data: Any, keyword: str) -> tuple[Iterable[Any], bool] | None:
+        result = as_int(traverse(data, "result"))
+        if result == UNSIGNED:
+            self.warn_once("unsigned", "kuaishou: the page's own signature was refused (result 50) for %r; "
+                           "has the site changed its search page?", keyword)
+            return None
+        if result != 1:
+            self.warn_once("api_error", "kuaishou: search answered result %s for %r", result, keyword)
+            return None
+        cursor = traverse(data, "pcursor")
+        posts = list(self.posts(traverse(data, "feeds", expected=list) or [], keyword))
+        return posts, not cursor or cursor == "no_more"
 
     def posts(self, feeds: list[Any], keyword: str) -> Iterator[AdPost]:
         for feed in feeds:

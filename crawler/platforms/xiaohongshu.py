@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from playwright.async_api import Page
 from scrapy.http import Request, Response
 
 from crawler.items import AdPost
-from crawler.platforms.browser import BrowserSearchSpider
+from crawler.platforms.browser import BrowserSearchSpider, XhrAnswer
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/api/sns/web/v1/search/notes"
@@ -90,53 +89,19 @@ class XiaohongshuSpider(BrowserSearchSpider):
             headers={"Referer": f"{self.cfg.origin}/search_result"},
         )
 
-    async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
-        page: Page = response.meta["playwright_page"]
-        pages, more = 0, False
-        try:
-            if not self.once(f"search:{keyword}"):
-                return
-            if refusal := self.page_refusal(response):
-                yield self.refused(refusal, response)
-                return
-            while True:
-                answer = await self.next_answer(page, scroll=more)
-                if answer is None:
-                    self.count("stalled")  # no more answers arrived; what we have is kept
-                    break
-                if answer.status in (461, 471):  # verification: the page shows a captcha
-                    yield self.refused(f"http-{answer.status}", response)
-                    return
-                try:
-                    data = json.loads(answer.body)
-                except ValueError:
-                    # The page script retries by itself; its retry is the next answer.
-                    self.warn_once("malformed", "xiaohongshu: malformed search JSON for %r (the page retries)", keyword)
-                    more = False
-                    continue
-                code = as_int(traverse(data, "code"))
-                if code in REFUSAL_CODES:
-                    yield self.refused(REFUSAL_CODES[code], response)
-                    return
-                if not traverse(data, "success"):
-                    self.warn_once("api_error", "xiaohongshu: search answered code %s (%s) for %r", code,
-                                   traverse(data, "msg"), keyword)
-                    break
-                pages += 1
-                self.count("pages")
-                for request in self.note_requests(traverse(data, "data", "items", expected=list) or [], keyword):
-                    yield request
-                if not traverse(data, "data", "has_more"):
-                    self.count("end_of_results")
-                    self.mark_searched(keyword)
-                    break
-                if pages >= self.cfg.max_pages:
-                    self.count("max_pages_reached")
-                    self.mark_searched(keyword)
-                    break
-                more = True
-        finally:
-            await self.release(page)
+    def refusal(self, answer: XhrAnswer, data: Any) -> str | None:
+        if answer.status in (461, 471):  # verification: the page shows a captcha
+            return f"http-{answer.status}"
+        code = as_int(traverse(data, "code"))
+        return REFUSAL_CODES.get(code) if code is not None else None
+
+    def read_page(self, data: Any, keyword: str) -> tuple[Iterable[Any], bool] | None:
+        if not traverse(data, "success"):
+            self.warn_once("api_error", "xiaohongshu: search answered code %s (%s) for %r", traverse(data, "code"),
+                           traverse(data, "msg"), keyword)
+            return None
+        items = traverse(data, "data", "items", expected=list) or []
+        return list(self.note_requests(items, keyword)), not traverse(data, "data", "has_more")
 
     def note_requests(self, items: list[Any], keyword: str) -> Iterator[Request]:
         """A note page request per note card; query suggestions and other non-note items are skipped."""
@@ -150,8 +115,7 @@ class XiaohongshuSpider(BrowserSearchSpider):
             if self.once(note_id):
                 yield self.note_request(note_id, token or "", keyword)
 
-    @staticmethod
-    def page_refusal(response: Response) -> str | None:
+    def page_refusal(self, response: Response) -> str | None:
         """The site sent a page to a captcha or to its login instead of serving it."""
         path = urlsplit(response.url).path
         if path.startswith("/website-login/captcha"):
