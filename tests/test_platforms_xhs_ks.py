@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
+import urllib.error
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,11 @@ from crawler.items import AdPost, PostGone
 from crawler.platforms.browser import XhrAnswer
 from crawler.platforms.kuaishou import KuaishouSpider
 from crawler.platforms.xiaohongshu import XiaohongshuSpider, initial_state
+from tests.simulator import Simulator
+from tests.simulator.corpus import KEYWORDS, build_corpus
+from tests.simulator.platforms import kuaishou as ks_sim
+from tests.simulator.platforms import xiaohongshu as xhs_sim
+from tests.simulator.platforms.douyin import fnv1a
 
 FIXTURES = Path(__file__).with_name("fixtures")
 XHS = "https://www.xiaohongshu.com"
@@ -295,3 +303,52 @@ def test_no_two_of_these_spiders_claim_the_same_url() -> None:
         owners = [cls.name for cls in (XiaohongshuSpider, KuaishouSpider)
                   if any(re.fullmatch(p, url) for p in cls.url_patterns)]
         assert len(owners) == 1, (url, owners)
+
+
+# --- the simulator serves these shapes only to the page's own script -----------------------------------------
+
+def post_json(url: str, body: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(url, data=body.encode(), method="POST",
+                                     headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, dict(r.headers), json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), json.loads(e.read())
+
+
+def test_simulated_xhs_api_needs_the_page_signature(simulator: Simulator) -> None:
+    kw = KEYWORDS[3]
+    url = simulator.url("xiaohongshu", xhs_sim.SEARCH_API)
+    body = json.dumps({"keyword": kw, "page": 1, "page_size": 20})
+    assert post_json(url, body)[2]["code"] == 300015  # unsigned: 浏览器异常
+    sig = "XYW_" + fnv1a(f"{xhs_sim.page_nonce(kw)}|1|{xhs_sim.SEARCH_API}{body}")
+    assert post_json(url, body.replace("20", "21"), {"x-t": "1", "x-s": sig})[2]["code"] == 300015  # body altered
+    status, _, data = post_json(url, body, {"x-t": "1", "x-s": sig})
+    assert status == 200 and data["success"] and data["data"]["items"]
+
+
+def test_simulated_xhs_note_page_needs_its_token_and_deleted_notes_redirect(simulator: Simulator) -> None:
+    posts = build_corpus()["xiaohongshu"]
+    alive, gone = next(p for p in posts if not p.deleted), next(p for p in posts if p.deleted)
+    base = simulator.url("xiaohongshu", "/explore/")
+    with urllib.request.urlopen(f"{base}{alive.post_id}?xsec_token={xhs_sim.xsec_token(alive.post_id)}") as r:
+        assert initial_state(r.read().decode())["note"]["noteDetailMap"][alive.post_id]["note"]["desc"]
+    with urllib.request.urlopen(f"{base}{alive.post_id}") as r:
+        assert "/website-login/error" in r.url and "error_code=300031" in r.url
+    with urllib.request.urlopen(f"{base}{gone.post_id}?xsec_token={xhs_sim.xsec_token(gone.post_id)}") as r:
+        assert "/404?" in r.url and "error_code=-510001" in r.url
+
+
+def test_simulated_ks_api_needs_a_fresh_page_signature(simulator: Simulator) -> None:
+    kw = KEYWORDS[3]
+    url = simulator.url("kuaishou", ks_sim.SEARCH_API)
+    body = json.dumps({"keyword": kw, "pcursor": "", "page": "search"})
+    window = int(time.time()) // ks_sim.WINDOW_SECONDS
+    assert post_json(url, body)[2] == {"result": 50, "error_msg": "签名验证失败"}
+    stale = ks_sim.signature(kw, window - 3, body)
+    assert post_json(f"{url}?__NS_hxfalcon={stale}&caver=2", body)[2]["result"] == 50
+    fresh = ks_sim.signature(kw, window, body)
+    assert post_json(f"{url}?__NS_hxfalcon={fresh}&caver=2", body.replace("search", "other"))[2]["result"] == 50
+    data = post_json(f"{url}?__NS_hxfalcon={fresh}&caver=2", body)[2]
+    assert data["result"] == 1 and data["feeds"] and data["pcursor"] in ("1", "no_more")
