@@ -259,8 +259,9 @@ def test_ks_empty_unsigned_and_malformed_answers() -> None:
     out, _ = run_search(sp, [ok('{"result":1,"fee'), ok({"result": 1, "feeds": [], "pcursor": "no_more"})])
     assert stat(sp, "malformed") == 1 and stat(sp, "end_of_results") == 1
     sp = spider(KuaishouSpider)
-    out, _ = run_search(sp, [])
-    assert out == [] and stat(sp, "stalled") == 1
+    (retry,), _ = run_search(sp, [])  # nothing came: the search is asked again, on a new page
+    assert stat(sp, "stalled") == 1 and retry.meta["retry_times"] == 1 and "playwright_page" not in retry.meta
+    assert retry.meta["playwright"] and sp.once("search:征信修复")  # the retried search will be read
 
 
 def detail_response(name: str, photo_id: str) -> TextResponse:

@@ -131,7 +131,11 @@ class BrowserSearchSpider(PlatformSpider):
             while True:
                 answer = await self.next_answer(page, scroll=more)
                 if answer is None:
-                    self.count("stalled")  # no more answers arrived; what we have is kept
+                    # Nothing came (an overloaded machine, a page script that hung): what we have is kept and the
+                    # search is asked again (its posts already produced are skipped by once()).
+                    self.count("stalled")
+                    if retry := self.retry_search(response.request, keyword):
+                        yield retry
                     break
                 try:
                     data = json.loads(answer.body)
@@ -161,6 +165,13 @@ class BrowserSearchSpider(PlatformSpider):
                 more = True
         finally:
             await self.release(page)
+
+    def retry_search(self, request: Request, keyword: str) -> Request | None:
+        self._requested.discard(f"search:{keyword}")
+        retry = self.retry(request, "stalled")
+        if retry is not None:
+            retry.meta.pop("playwright_page", None)  # a new page: this one is closed when the callback ends
+        return retry
 
     # --- the page's API answers ------------------------------------------------------------------------
     async def on_page_response(self, response: PageResponse) -> None:

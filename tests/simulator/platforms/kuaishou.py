@@ -21,7 +21,7 @@ from typing import Any
 from tests.simulator.core import Reply, Site, html_reply, js_literal, json_reply
 from tests.simulator.corpus import KEYWORDS, SimPost, search
 from tests.simulator.platforms.douyin import fnv1a
-from tests.simulator.platforms.xiaohongshu import SIGN_JS
+from tests.simulator.platforms.xiaohongshu import SIGN_JS, XiaohongshuSite
 
 SEARCH_API = "/rest/v/search/feed"
 GRAPHQL = "/graphql"
@@ -173,7 +173,7 @@ class KuaishouSite(Site):
     def feed(self, post: SimPost) -> dict[str, Any]:
         return {"type": 1, "author": self.author(post), "photo": self.photo(post), "canAddComment": 1,
                 "llsid": self.llsid(post.keyword), "status": 1, "currentPcursor": "",
-                "tags": [{"type": 1, "name": post.keyword}]}
+                "tags": [{"type": 1, "name": XiaohongshuSite.topic(post)}]}
 
     @staticmethod
     def llsid(keyword: str) -> str:
@@ -233,7 +233,7 @@ class KuaishouSite(Site):
                                       "commentLimit": None, "llsid": None, "__typename": "VisionVideoDetail"}
         else:
             detail = {"status": 1, "type": 1, "author": self.author(post), "photo": self.photo(post),
-                      "tags": [{"type": 1, "name": post.keyword, "__typename": "Tag"}],
+                      "tags": [{"type": 1, "name": XiaohongshuSite.topic(post), "__typename": "Tag"}],
                       "commentLimit": {"canAddComment": 1, "__typename": "CommentLimit"},
                       "llsid": self.llsid(post.keyword), "__typename": "VisionVideoDetail"}
         return json_reply({"data": {"visionVideoDetail": detail}})

@@ -162,6 +162,11 @@ class XiaohongshuSite(Site):
                 key("info_list"): [{key("image_scene"): "WB_PRV", "url": pre}, {key("image_scene"): "WB_DFT", "url": dft}]}
 
     @staticmethod
+    def topic(post: SimPost) -> str:
+        """The note's topic tag: its keyword, but for ads whose pitch is only in a picture or the video."""
+        return "日常记录" if post.kind in ("image", "video") else post.keyword
+
+    @staticmethod
     def title(post: SimPost) -> str:
         return TITLES[int(post.post_id[-2:], 16) % len(TITLES)]
 
@@ -200,12 +205,12 @@ class XiaohongshuSite(Site):
             "noteId": post.post_id,
             "type": "video" if post.frame_texts else "normal",
             "title": self.title(post),
-            "desc": f"{post.text} #{post.keyword}[话题]#",
+            "desc": f"{post.text} #{self.topic(post)}[话题]#",
             "user": {"userId": post.author_id, "nickname": post.author_name,
                      "avatar": f"https://sns-avatar-qc.xhscdn.com/avatar/{post.author_id}.jpg"},
             "imageList": [{**self.picture(s, camel=True), "livePhoto": False, "fileId": "", "traceId": ""}
                           for s in self.stems(post)],
-            "tagList": [{"id": hashlib.md5(post.keyword.encode()).hexdigest()[:24], "name": post.keyword,
+            "tagList": [{"id": hashlib.md5(self.topic(post).encode()).hexdigest()[:24], "name": self.topic(post),
                          "type": "topic"}],
             "atUserList": [],
             "interactInfo": {"followed": False, "relation": "none", "liked": False, "likedCount": str(post.likes),
