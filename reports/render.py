@@ -23,6 +23,9 @@ PLATFORMS: dict[str, dict[str, str]] = {
     "douyin": {"label": "抖音", "channel": "抖音举报中心 · 违法违规", "category_wording": "违法违规 - 违法金融/诈骗"},
     "bilibili": {"label": "哔哩哔哩", "channel": "哔哩哔哩违法和不良信息举报中心 · 稿件举报",
                  "category_wording": "违法违禁 / 赌博诈骗 - 违法金融广告"},
+    "xiaohongshu": {"label": "小红书", "channel": "小红书举报中心 · 涉企不实信息侵权举报专区 / 违法金融举报",
+                    "category_wording": "违法违规 - 违法金融（涉企不实信息）"},
+    "kuaishou": {"label": "快手", "channel": "快手举报中心 · 违法违规举报", "category_wording": "违法违规 - 非法金融/诈骗"},
 }
 CATEGORY_LABELS = {
     "debt_relief": "债务减免 / 停息挂账",

@@ -62,6 +62,10 @@ function renderPost(p) {
 }
 """
 
+def request_headers() -> dict[str, str]:
+    """The headers (lower-case names) of the request this thread is answering: signatures sent as headers."""
+    return getattr(_current, "headers", None) or {}
+
 
 def js_literal(value: Any) -> str:
     """A value as a JS literal that cannot close the surrounding ``<script>``."""
@@ -154,7 +158,7 @@ class Site:
     @staticmethod
     def header(name: str) -> str:
         """A header of the request being answered ('' when absent), e.g. the cookies an API checks."""
-        return (getattr(_current, "headers", None) or {}).get(name.lower(), "")
+        return request_headers().get(name.lower(), "")
 
     # --- media: posters and videos drawn from the post's texts --------------------------------------------
     def video_reply(self, post: SimPost | None) -> Reply:

@@ -1,0 +1,225 @@
+"""What the spiders of script-signed platforms share: a real browser page per search, and the answers it receives.
+
+Xiaohongshu (x-s / x-t) and Kuaishou (``__NS_hxfalcon``) sign their API requests in the page's own script, so these
+spiders never call the search API themselves: they load the platform's search page in Chromium (scrapy-playwright),
+record the API answers the page receives (status, headers, body), and scroll for more. No signing code is shipped.
+
+Resuming (``-s JOBDIR=…``): a search is one browser page whose progress cannot be queued, so search requests are never
+dropped by the duplicate filter (``dont_filter``) and a keyword counts as searched only once its last page was read
+(``spider.state``, saved by Scrapy at a clean pause). A crawl killed outright searches its keywords again; the store
+keeps one row per post, so nothing is lost and nothing doubles. A search met twice in one run (restored from the
+queue and asked again by ``start``) is read once: see :meth:`once`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from playwright.async_api import Page
+from playwright.async_api import Response as PageResponse
+from scrapy.http import Request, Response
+
+from crawler.platforms.base import PlatformSpider
+from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
+
+# While waiting for the next result page, scroll to the end again this often: a scroll that came while the page
+# script was still busy with the last answer loads nothing (as for a reader, who then scrolls again).
+SCROLL_AGAIN_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class XhrAnswer:
+    """One API answer the page received."""
+
+    url: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names, as Playwright gives them
+    body: str = ""
+
+
+class XhrLog:
+    """The API answers one browser page received, in order, with a wake-up for the next one."""
+
+    def __init__(self) -> None:
+        self.answers: asyncio.Queue[XhrAnswer] = asyncio.Queue()
+
+    async def next(self, timeout: float) -> XhrAnswer | None:
+        try:
+            return await asyncio.wait_for(self.answers.get(), timeout)
+        except TimeoutError:
+            return None
+
+
+class BrowserSearchSpider(PlatformSpider):
+    """Base of the spiders that read a platform's search results from the answers its own page receives.
+
+    A subclass sets ``xhr_paths`` (the API paths whose answers to record), builds its search request with
+    :meth:`browser_request` (callback :meth:`parse_search`) and says what an answer means: :meth:`refusal` (the
+    platform refused us: handed to ``refused()``) and :meth:`read_page` (what one result page yields, and whether it
+    was the last).
+    """
+
+    custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS}
+    xhr_paths: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._xhr: dict[Page, XhrLog] = {}
+        self._requested: set[str] = set()  # detail pages asked for in this run (posts found under several keywords)
+
+    async def start(self):  # type: ignore[override]
+        searched = set(self.searched_keywords())
+        if searched:
+            self.logger.info("%s: resuming; %d keyword(s) already searched", self.name, len(searched))
+        async for request in super().start():
+            if request.cb_kwargs.get("keyword") in searched:
+                self.count("resume/skipped_keyword")
+                continue
+            yield request
+
+    def browser_request(self, url: str, callback: Callable[..., Any], **cb_kwargs: Any) -> Request:
+        return Request(
+            url,
+            callback=callback,
+            errback=self.close_page,
+            cb_kwargs=cb_kwargs,
+            dont_filter=True,  # see the module docstring: a search is re-run unless it was finished
+            meta={
+                "playwright": True,
+                "playwright_include_page": True,
+                # By name (not a bound method) so the request stays serialisable for JOBDIR.
+                "playwright_page_event_handlers": {"response": "on_page_response"},
+            },
+        )
+
+    def once(self, key: str) -> bool:
+        """True the first time ``key`` (a post id, a keyword's search) is met in this run: each is read once."""
+        if key in self._requested:
+            self.count("already_requested")
+            return False
+        self._requested.add(key)
+        return True
+
+    # --- what a subclass says about its platform's answers ------------------------------------------------
+    def page_refusal(self, response: Response) -> str | None:
+        """The reason the search page itself was refused (sent to a captcha or a login), or None."""
+        return None
+
+    def refusal(self, answer: XhrAnswer, data: Any) -> str | None:
+        """The reason this API answer is a refusal (``data``: its JSON, None if it has none), or None."""
+        return None
+
+    def read_page(self, data: Any, keyword: str) -> tuple[Iterable[Any], bool] | None:
+        """What one result page yields (posts or requests) and whether it was the last; None for an answer that
+        ends the search without results (counted and logged by the subclass)."""
+        raise NotImplementedError
+
+    # --- the search loop -------------------------------------------------------------------------------
+    async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
+        page: Page = response.meta["playwright_page"]
+        pages, more = 0, False
+        try:
+            if not self.once(f"search:{keyword}"):
+                return
+            if reason := self.page_refusal(response):
+                yield self.refused(reason, response)
+                return
+            while True:
+                answer = await self.next_answer(page, scroll=more)
+                if answer is None:
+                    # Nothing came (an overloaded machine, a page script that hung): what we have is kept and the
+                    # search is asked again (its posts already produced are skipped by once()).
+                    self.count("stalled")
+                    if retry := self.retry_search(response.request, keyword):
+                        yield retry
+                    break
+                try:
+                    data = json.loads(answer.body)
+                except ValueError:
+                    data = None
+                if reason := self.refusal(answer, data):
+                    yield self.refused(reason, response)
+                    return
+                if data is None:
+                    # The page script retries by itself; its retry is the next answer.
+                    self.warn_once("malformed", "%s: malformed search answer for %r (the page retries)", self.name,
+                                   keyword)
+                    more = False
+                    continue
+                outcome = self.read_page(data, keyword)
+                if outcome is None:
+                    break
+                pages += 1
+                self.count("pages")
+                results, last = outcome
+                for result in results:
+                    yield result
+                if last or pages >= self.cfg.max_pages:
+                    self.count("end_of_results" if last else "max_pages_reached")
+                    self.mark_searched(keyword)
+                    break
+                more = True
+        finally:
+            await self.release(page)
+
+    def retry_search(self, request: Request, keyword: str) -> Request | None:
+        self._requested.discard(f"search:{keyword}")
+        retry = self.retry(request, "stalled")
+        if retry is not None:
+            retry.meta.pop("playwright_page", None)  # a new page: this one is closed when the callback ends
+        return retry
+
+    # --- the page's API answers ------------------------------------------------------------------------
+    async def on_page_response(self, response: PageResponse) -> None:
+        if not any(path in response.url for path in self.xhr_paths):
+            return
+        try:
+            body = await response.text()
+        except Exception:  # the page navigated away or the body was cut: an empty body is counted by the caller
+            body = ""
+        answer = XhrAnswer(response.url, response.status, dict(response.headers), body)
+        self.xhr_log(response.frame.page).answers.put_nowait(answer)
+
+    async def next_answer(self, page: Page, scroll: bool) -> XhrAnswer | None:
+        """The next API answer the page receives, or None after ``idle_seconds`` without one.
+
+        With ``scroll``, the page is scrolled to its end (and again while nothing comes) to make it load the next
+        result page; without, the answer is one the page is already fetching (its first page, its own retry).
+        """
+        log = self.xhr_log(page)
+        if not scroll:
+            return await log.next(self.cfg.idle_seconds)
+        waited = 0.0
+        while waited < self.cfg.idle_seconds:
+            await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            step = min(SCROLL_AGAIN_SECONDS, self.cfg.idle_seconds - waited)
+            if (answer := await log.next(step)) is not None:
+                return answer
+            waited += step
+        return None
+
+    def xhr_log(self, page: Page) -> XhrLog:
+        return self._xhr.setdefault(page, XhrLog())
+
+    async def release(self, page: Page) -> None:
+        self._xhr.pop(page, None)
+        await page.close()
+
+    async def close_page(self, failure: Any) -> None:
+        page = failure.request.meta.get("playwright_page")
+        if page is not None:
+            await self.release(page)
+
+    # --- resuming --------------------------------------------------------------------------------------
+    def searched_keywords(self) -> list[str]:
+        state = getattr(self, "state", None)  # Scrapy's SpiderState: saved in JOBDIR at a clean close only
+        return list(state.get("searched", [])) if isinstance(state, dict) else []
+
+    def mark_searched(self, keyword: str) -> None:
+        state = getattr(self, "state", None)
+        if isinstance(state, dict):
+            state.setdefault("searched", []).append(keyword)
