@@ -67,6 +67,8 @@ ADWATCH_WATCHLIST = str(PROJECT_DIR / "crawler" / "watchlist.yaml")
 ADWATCH_MAX_PAGES = 50  # per keyword; a runaway "has_more" never loops forever
 ADWATCH_STORE_PATH = ""  # default: <data dir>/adwatch.sqlite3
 ADWATCH_REPORTS_DIR = ""  # default: <data dir>/reports
+# Formats written beside each HTML request (`scrapy report`, `scrapy sweep`): any of pdf, csv, xlsx, 12377.
+ADWATCH_REPORT_FORMATS = ["pdf", "csv", "xlsx", "12377"]
 ADWATCH_COMPLAINANT = os.environ.get("ADWATCH_COMPLAINANT") or str(PROJECT_DIR / "reports" / "complainant.example.yaml")
 ADWATCH_DETECT_THRESHOLD = 0.5
 ADWATCH_LEXICON = os.environ.get("ADWATCH_LEXICON") or ""  # default: pipelines/lexicon.yaml

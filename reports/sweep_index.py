@@ -65,6 +65,8 @@ def write_sweep_index(reports_root: Path, batch_id: str, record: dict[str, Any],
     for report in sorted(reports, key=lambda r: r.platform):
         others = [{"label": label, "href": report.path.with_suffix(ext).name}
                   for ext, label in FORMATS.items() if report.path.with_suffix(ext).exists()]
+        others += [{"label": f"12377 版 {ext[1:].upper()}", "href": f"12377-{report.platform}{ext}"}
+                   for ext in (".html", ".pdf") if (page_dir / f"12377-{report.platform}{ext}").exists()]
         requests.append({"platform": report.platform, "label": PLATFORMS.get(report.platform, {}).get("label", report.platform),
                          "href": report.path.name, "targets": report.targets, "formats": others})
     platforms = []

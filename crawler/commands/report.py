@@ -9,6 +9,7 @@ from crawler.command_base import ProjectCommand
 from scrapy.settings import BaseSettings
 
 from pipelines.store import SqliteStore, data_dir, store_path
+from reports.formats import write_formats
 from reports.render import RenderedReport, load_complainant, render_reports
 
 
@@ -23,12 +24,18 @@ def write_reports(settings: BaseSettings, out: str | None = None, platform: str 
         posts = list(store.iter_posts(platform=platform, flagged=True))
     finally:
         store.close()
-    written = render_reports(posts, load_complainant(complainant or settings.get("ADWATCH_COMPLAINANT")),
-                             out or reports_dir(settings), batch_id=batch_id)
+    filer = load_complainant(complainant or settings.get("ADWATCH_COMPLAINANT"))
+    written = render_reports(posts, filer, out or reports_dir(settings), batch_id=batch_id)
     if not written:
         print("adwatch: no flagged posts in the store; no report written", flush=True)
+    formats = settings.getlist("ADWATCH_REPORT_FORMATS")
+    chromium = (settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}).get("executable_path") or "/usr/bin/chromium"
     for report in written:
-        print(f"adwatch: {report.platform} takedown request ({report.targets} targets): {report.path}", flush=True)
+        if formats:  # PDF (Chromium), CSV, XLSX and the 12377 version beside the HTML request
+            write_formats(report.path, [p for p in posts if p["platform"] == report.platform], filer,
+                          report.path.parent.name, chromium, formats=formats)
+        print(f"adwatch: {report.platform} takedown request ({report.targets} targets): {report.path}"
+              + (f" (+ {', '.join(formats)})" if formats else ""), flush=True)
     return written
 
 
