@@ -14,9 +14,9 @@ import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from tests.simulator import media
 from tests.simulator.core import Reply, Site, html_reply
 from tests.simulator.corpus import KEYWORDS, SimPost, search
+from tests.simulator.stills import pictures, still_reply
 
 SEARCH = "/f/search/res"
 CAPTCHA = "/static/captcha/tuxing.html"
@@ -54,24 +54,12 @@ class TiebaSite(Site):
         if path.startswith("/p/"):
             return self.thread(path[len("/p/") :].strip("/"))
         if path.startswith("/forum/pic/item/"):
-            return self.still(path.rsplit("/", 1)[-1].removesuffix(".jpg"))
+            return still_reply(self, path.rsplit("/", 1)[-1].removesuffix(".jpg"))
         return None
 
     # --- media: tiebapic-like paths on our own origin -----------------------------------------------------
     def image_url(self, post: SimPost, k: int) -> str:
         return f"{self.origin}/forum/pic/item/{post.post_id}_{k}.jpg"
-
-    @staticmethod
-    def pictures(post: SimPost) -> list[str]:
-        return post.image_texts or post.frame_texts  # a video ad: its stills
-
-    def still(self, stem: str) -> Reply:
-        post_id, _, k = stem.partition("_")
-        post = self.post(post_id)
-        texts = self.pictures(post) if post else []
-        if not k.isdigit() or int(k) >= len(texts):
-            return 404, {}, b""
-        return 200, {"Content-Type": "image/jpeg"}, media.image_bytes(texts[int(k)], self.config.seed)
 
     # --- pages ---------------------------------------------------------------------------------------------
     def forum(self, post: SimPost) -> str:
@@ -140,9 +128,9 @@ class TiebaSite(Site):
         if self.config.faults and post is self.posts[2] and self.first_hit(f"503:{tid}"):
             return 503, {"Content-Type": "text/html"}, b"<html><body>503 Service Unavailable</body></html>"
         text = html.escape(post.text, quote=False)
-        pictures = "".join(f'<br><img class="BDE_Image" src="{self.image_url(post, k)}" size="48210" width="480" '
-                           f'height="640">' for k in range(len(self.pictures(post))))
-        first = self.floor(post, 1, (post.author_id, post.author_name, self.portrait(post)), text + pictures,
+        imgs = "".join(f'<br><img class="BDE_Image" src="{self.image_url(post, k)}" size="48210" width="480" '
+                           f'height="640">' for k in range(len(pictures(post))))
+        first = self.floor(post, 1, (post.author_id, post.author_name, self.portrait(post)), text + imgs,
                            self.when(post))
         reply = self.floor(post, 2, ("1234567890", "路过的吧友", "tb.1.reply000"), "顶一下，谢谢分享", self.when(post))
         title = html.escape(self.title(post))
