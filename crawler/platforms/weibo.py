@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -154,3 +155,42 @@ class WeiboSpider(PlatformSpider):
             keyword=keyword,
             raw=mblog,
         )
+
+    # --- single posts (scrapy add-url) ----------------------------------------------------------------------
+    url_patterns = (
+        r"https?://m\.weibo\.cn/(?:detail|status|\d+)/(?P<id>\d{16}|[A-Za-z0-9]{9})/?(?:[?#].*)?",
+        r"https?://(?:www\.)?weibo\.com/(?:detail|\d+)/(?P<id>\d{16}|[A-Za-z0-9]{9})/?(?:[?#].*)?",
+    )
+    # t.cn: Weibo's short links (followed through their redirects).
+    link_hosts = ("m.weibo.cn", "weibo.com", "www.weibo.com", "t.cn")
+    url_examples = (
+        ("https://m.weibo.cn/detail/4890123456789012", "4890123456789012"),
+        ("https://m.weibo.cn/status/O9xYzAbCd?sourceType=weixin&from=10E1195010", "O9xYzAbCd"),
+        ("https://weibo.com/1234567890/O9xYzAbCd", "O9xYzAbCd"),
+        ("https://m.weibo.cn/1234567890/4890123456789012", "4890123456789012"),
+    )
+
+    def post_request(self, post_id: str) -> Request:
+        """The post's page, whose ``$render_data`` script holds the mblog (bid or numeric id both work)."""
+        return Request(f"{self.cfg.origin}/detail/{post_id}", callback=self.parse_detail,
+                       cb_kwargs={"post_id": post_id}, meta={"handle_httpstatus_list": [404]})
+
+    def parse_detail(self, response: Response, post_id: str) -> Iterator[Any]:
+        if response.status in (418, 403, 432):
+            yield self.refused(f"http-{response.status}", response)
+            return
+        if "/signin/login" in response.url or "passport.weibo" in response.url:
+            yield self.refused("login-wall", response)
+            return
+        m = re.search(r"\$render_data\s*=\s*(\[.*?\])\[0\]", response.text, re.S)
+        try:
+            mblog = traverse(json.loads(m[1]), 0, "status", expected=dict) if m else None
+        except ValueError:
+            mblog = None
+        if mblog is None or mblog.get("deleted") == "1":
+            if response.status == 404 or "不存在" in response.text or mblog is not None:
+                yield self.gone(post_id, response.url, "deleted")
+            elif retry := self.retry(response.request, "malformed_page"):
+                yield retry
+            return
+        yield self.post(mblog, None)
