@@ -117,7 +117,7 @@ class TiebaSpider(PlatformSpider):
         except ValueError:
             data = {}
         author = traverse(data, "author", expected=dict) or {}
-        portrait = author.get("portrait")
+        portrait = str(author.get("portrait") or "").split("?")[0]  # "tb.1.…?t=…": the query is a cache stamp
         content = floor.css("div.d_post_content")
         html = content.get() or ""
         title = (response.css("h3.core_title_txt::attr(title), h1.core_title_txt::attr(title)").get()

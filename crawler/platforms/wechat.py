@@ -26,7 +26,7 @@ from crawler.utils import CN_TZ, as_int
 
 ARTICLE_HOST = "mp.weixin.qq.com"
 _PIECE = re.compile(r"url\s*\+=\s*'([^']*)'")
-_TIME_CONVERT = re.compile(r"timeConvert\('(\d+)'\)")
+_STORED_ID = re.compile(r"(?P<biz>Mz[A-Za-z0-9+/]+=*)_(?P<mid>\d+)_(?P<idx>\d+)")
 # The article page's own words when it no longer shows the article.
 GONE_MARKERS = {
     "该内容已被发布者删除": "deleted",
@@ -98,7 +98,8 @@ class WechatSpider(PlatformSpider):
         if "/antispider" in response.url:
             yield self.refused("antispider", response)
             return
-        target = htmllib.unescape("".join(_PIECE.findall(response.text)))
+        # Only &amp; is unescaped: html.unescape would read "&timestamp" as "×tamp".
+        target = "".join(_PIECE.findall(response.text)).replace("&amp;", "&")
         parts = urlsplit(target)
         if parts.hostname != ARTICLE_HOST or not parts.path.startswith("/s"):
             # Never follow a jump page anywhere but to an article.
@@ -114,13 +115,13 @@ class WechatSpider(PlatformSpider):
     def post_request(self, post_id: str) -> Request:
         """By a share token, an article query (``__biz=…`` / ``src=11…``), a Sogou link, or a stored id."""
         article = self.host("article")
+        if m := _STORED_ID.fullmatch(post_id):  # {biz}_{mid}_{idx}, as stored
+            query = urlencode({"__biz": m["biz"], "mid": m["mid"], "idx": m["idx"]})
+            return self.article_request(f"{article}/s?{query}", None)
         if "url=" in post_id and "__biz=" not in post_id:
             return self.link_request(f"{self.cfg.origin}/link?{post_id}", None)
         if "=" in post_id:
             return self.article_request(f"{article}/s?{post_id}", None)
-        if post_id.count("_") >= 2 and post_id.startswith("Mz"):  # a stored {biz}_{mid}_{idx}
-            biz, mid, idx = post_id.rsplit("_", 2)
-            return self.article_request(f"{article}/s?{urlencode({'__biz': biz, 'mid': mid, 'idx': idx})}", None)
         return self.article_request(f"{article}/s/{post_id}", None)
 
     def parse_article(self, response: Response, keyword: str | None) -> Iterator[Any]:
@@ -167,8 +168,3 @@ class WechatSpider(PlatformSpider):
                  "content_html": content.get() or ""},
         )
 
-
-def sogou_time(li_html: str) -> datetime | None:
-    """A result's publish time, written by ``document.write(timeConvert('<epoch>'))``."""
-    m = _TIME_CONVERT.search(li_html)
-    return datetime.fromtimestamp(int(m[1]), CN_TZ) if m else None
