@@ -8,6 +8,7 @@ signing code is ever written here.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from playwright.async_api import Page
@@ -51,6 +52,13 @@ class BrowserSearch:
 
     def xhr(self, page: Page) -> XhrLog:
         return self._xhr.setdefault(page, XhrLog())
+
+    async def answers(self, page: Page, idle_seconds: float) -> AsyncIterator[tuple[int, str]]:
+        """The page's API answers as they come, until none arrives for ``idle_seconds`` (counted ``stalled``)."""
+        log = self.xhr(page)
+        while (got := await log.next(idle_seconds)) is not None:
+            yield got
+        self.count("stalled")  # type: ignore[attr-defined]  # no more results arrived; what we have is kept
 
     async def on_page_response(self, response: PageResponse) -> None:
         if self.xhr_path not in response.url:

@@ -175,12 +175,18 @@ class WeiboSpider(PlatformSpider):
         return Request(f"{self.cfg.origin}/detail/{post_id}", callback=self.parse_detail,
                        cb_kwargs={"post_id": post_id}, meta={"handle_httpstatus_list": [404]})
 
-    def parse_detail(self, response: Response, post_id: str) -> Iterator[Any]:
+    @staticmethod
+    def page_refusal(response: Response) -> str | None:
+        """``http-418`` (and 403, 432) or ``login-wall`` when Weibo refused the page; None otherwise."""
         if response.status in (418, 403, 432):
-            yield self.refused(f"http-{response.status}", response)
-            return
+            return f"http-{response.status}"
         if "/signin/login" in response.url or "passport.weibo" in response.url:
-            yield self.refused("login-wall", response)
+            return "login-wall"
+        return None
+
+    def parse_detail(self, response: Response, post_id: str) -> Iterator[Any]:
+        if reason := self.page_refusal(response):
+            yield self.refused(reason, response)
             return
         m = re.search(r"\$render_data\s*=\s*(\[.*?\])\[0\]", response.text, re.S)
         try:

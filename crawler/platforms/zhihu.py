@@ -68,6 +68,9 @@ class ZhihuSpider(BrowserSearch, PlatformSpider):
     name = "zhihu"
     html_text = True
     xhr_path = SEARCH_API
+    # Every wait is for an answer the page will send (the first page, or the next one after a scroll while
+    # ``paging.is_end`` is false), so it is generous: a loaded machine must not cut a keyword short.
+    answer_timeout = 30.0
     custom_settings = {"DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS, "HTTPERROR_ALLOWED_CODES": [401, 403, 404]}
     url_patterns = (
         r"https?://(?:www\.)?zhihu\.com/question/\d+/(?P<id>answer/\d+)/?(?:[?#].*)?",
@@ -92,18 +95,12 @@ class ZhihuSpider(BrowserSearch, PlatformSpider):
 
     async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
         page: Page = response.meta["playwright_page"]
-        log = self.xhr(page)
         pages = 0
         try:
             if UNHUMAN in response.url:
                 yield self.refused("captcha", response)
                 return
-            while True:
-                got = await log.next(self.cfg.idle_seconds)
-                if got is None:
-                    self.count("stalled")  # no more results arrived; what we have is kept
-                    break
-                status, body = got
+            async for status, body in self.answers(page, max(self.answer_timeout, self.cfg.idle_seconds)):
                 try:
                     data = json.loads(body)
                 except ValueError:  # the page script asks again by itself; its retry is the next body
@@ -118,10 +115,10 @@ class ZhihuSpider(BrowserSearch, PlatformSpider):
                     yield out
                 if traverse(data, "paging", "is_end", default=True) is not False:
                     self.count("end_of_results")
-                    break
+                    return
                 if pages >= self.cfg.max_pages:
                     self.count("max_pages_reached")
-                    break
+                    return
                 await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         finally:
             await self.release(page)
