@@ -53,6 +53,8 @@ class AdPost:
     published_at: datetime | None = None
     engagement: dict[str, int] = field(default_factory=dict)  # likes, comments, shares, views, collects
     keyword: str | None = None
+    # How the post came in: "search" (a sweep found it) or "manual" (staff added its link: ``scrapy add-url``).
+    source: str = "search"
     captured_at: datetime | None = None
     raw: Any = None  # the platform's payload for this post; archived by the store stage
     raw_ref: str | None = None  # "sha256:<hex>" of the archived raw payload

@@ -47,6 +47,7 @@ PLATFORM_HOSTS = {
     "bilibili": {"api": "https://api.bilibili.com", "search": "https://search.bilibili.com",
                  "space": "https://space.bilibili.com"},
     "wechat": {"article": "https://mp.weixin.qq.com"},
+    "zhihu": {"zhuanlan": "https://zhuanlan.zhihu.com"},
 }
 # Hosts media may be fetched from, per platform (the SSRF rule); the simulator's origin is added when set.
 PLATFORM_MEDIA_HOSTS = {
@@ -55,7 +56,7 @@ PLATFORM_MEDIA_HOSTS = {
     "xiaohongshu": ["*.xhscdn.com", "*.xhscdn.net"],
     "kuaishou": ["*.yximgs.com", "*.kwimgs.com", "*.kwaicdn.com", "*.kuaishoucdn.com"],
     "bilibili": ["*.hdslb.com", "*.bilivideo.com", "*.bilivideo.cn"],
-    "zhihu": ["*.zhimg.com"],
+    "zhihu": ["*.zhimg.com", "*.vzuu.com"],  # vzuu: zvideo playback (api/v4/zvideos playlist play_url)
     "tieba": ["tiebapic.baidu.com", "imgsa.baidu.com", "*.bdimg.com", "*.bdstatic.com"],
     "wechat": ["mmbiz.qpic.cn", "*.qpic.cn", "*.sogoucdn.com"],
 }
@@ -118,6 +119,7 @@ ADWATCH_MAX_VIDEO_SECONDS = 300.0  # frames are sampled from the first five minu
 
 # --- Pipelines -------------------------------------------------------------------------------------------
 ITEM_PIPELINES = {
+    "pipelines.gone.GoneStage": 50,  # PostGone (a post fetched by its link is deleted): counted, never stored
     "pipelines.normalize.NormalizeStage": 100,
     "pipelines.dedup.DedupStage": 200,
     "pipelines.media.MediaStage": 300,

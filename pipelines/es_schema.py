@@ -55,6 +55,7 @@ def mappings(analyzer: str = "standard") -> dict[str, Any]:
             "ocr_text": _text(analyzer),
             "hashtags": {"type": "keyword", "fields": {"text": {"type": "text", "analyzer": analyzer}}},
             "keyword": kw,
+            "source": kw,  # "search" (a sweep found it) | "manual" (added by link)
             "image_urls": kw,
             "video_url": kw,
             "cover_url": kw,

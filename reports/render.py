@@ -26,7 +26,12 @@ PLATFORMS: dict[str, dict[str, str]] = {
     "xiaohongshu": {"label": "小红书", "channel": "小红书举报中心 · 涉企不实信息侵权举报专区 / 违法金融举报",
                     "category_wording": "违法违规 - 违法金融（涉企不实信息）"},
     "kuaishou": {"label": "快手", "channel": "快手举报中心 · 违法违规举报", "category_wording": "违法违规 - 非法金融/诈骗"},
+    "zhihu": {"label": "知乎", "channel": "知乎举报中心 · 违法违规", "category_wording": "违法违规 - 诈骗/违法金融广告"},
+    "tieba": {"label": "百度贴吧", "channel": "百度贴吧投诉中心 · 违法信息举报", "category_wording": "违法信息 - 诈骗/违法广告"},
+    "wechat": {"label": "微信公众号", "channel": "微信公众平台 · 投诉举报（文章右上角 · 投诉）",
+               "category_wording": "欺诈 - 违法金融/诈骗"},
 }
+SOURCE_LABELS = {"search": "关键词巡查发现", "manual": "人工提交链接"}
 CATEGORY_LABELS = {
     "debt_relief": "债务减免 / 停息挂账",
     "credit_repair": "征信修复",
@@ -111,6 +116,7 @@ def target(post: dict[str, Any]) -> dict[str, Any]:
         "where": list(dict.fromkeys(_where(m) for m in matches)),
         "contacts": [{"kind": c.get("kind", ""), "value": c.get("value", "")} for c in post.get("contacts") or []],
         "raw_ref": post.get("raw_ref") or "",
+        "source_label": SOURCE_LABELS.get(post.get("source") or "search", str(post.get("source"))),
         "evidence": [{"kind": m.get("kind") or "", "sha256": m["sha256"], "path": m.get("path") or ""}
                      for m in post.get("media") or [] if isinstance(m, dict) and m.get("sha256")],
         "excerpt": excerpt,

@@ -75,7 +75,7 @@ def sweep_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SweepRun]:
     whatever other tests swept before it.
     """
     with Simulator() as sim:
-        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("sweep"))
+        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("sweep"), "--platforms", "weibo,douyin")
     assert run.proc.returncode == 0, run.output[-4000:]
     yield run
 

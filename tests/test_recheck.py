@@ -109,7 +109,7 @@ def test_weibo_post_page_online_deleted_and_refused() -> None:
 
     def parse(status: int, body: bytes, at: str = url) -> list:
         response = HtmlResponse(at, status=status, body=body, request=Request(url))
-        return list(spider.parse_post_page(response, "5100000000000001"))
+        return list(spider.parse_detail(response, "5100000000000001"))
 
     [item] = parse(200, page)
     assert isinstance(item, AdPost) and item.post_id == "5100000000000001" and item.author.name == "上岸顾问"

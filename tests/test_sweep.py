@@ -67,7 +67,7 @@ def test_summary_and_reports_are_printed(sweep_once: SweepRun) -> None:
 
 def test_hostile_text_is_escaped_in_reports(sweep_once: SweepRun) -> None:
     reports = list((sweep_once.data_dir / "reports").glob("*/takedown-*.html"))
-    assert {"takedown-weibo.html", "takedown-douyin.html"} <= {p.name for p in reports}  # + newer platforms
+    assert {f"takedown-{p}.html" for p in PLATFORMS} <= {p.name for p in reports}  # other platforms' too
     for report in reports:
         html = report.read_text(encoding="utf-8")
         assert "evil_01" in html  # the hostile post is in the report …

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from playwright.async_api import Page
 from playwright.async_api import Response as PageResponse
@@ -164,3 +164,54 @@ class DouyinSpider(PlatformSpider):
             keyword=keyword,
             raw=aweme,
         )
+
+    # --- single posts (scrapy add-url) ----------------------------------------------------------------------
+    url_patterns = (
+        r"https?://(?:www\.)?douyin\.com/(?:video|note)/(?P<id>\d{19})/?(?:[?#].*)?",
+        r"https?://www\.iesdouyin\.com/share/(?:video|note)/(?P<id>\d{19})/?(?:[?#].*)?",
+        r"https?://(?:www\.)?douyin\.com/(?:discover|jingxuan|search/[^?#]*)\?(?:[^#]*&)?modal_id=(?P<id>\d{19})(?:[&#].*)?",
+    )
+    # v.douyin.com: the app's share links (followed through their redirects to iesdouyin.com/share/video/{id}).
+    link_hosts = ("www.douyin.com", "douyin.com", "v.douyin.com", "www.iesdouyin.com")
+    url_examples = (
+        ("https://www.douyin.com/video/7312345678901234567", "7312345678901234567"),
+        ("https://www.iesdouyin.com/share/video/7312345678901234567/?region=CN&mid=7312345678901234568",
+         "7312345678901234567"),
+        ("https://www.douyin.com/discover?modal_id=7312345678901234567", "7312345678901234567"),
+        ("https://www.douyin.com/note/7312345678901234567", "7312345678901234567"),
+    )
+
+    def post_request(self, post_id: str) -> Request:
+        """The video page, whose URL-encoded ``RENDER_DATA`` script holds the aweme (plain HTTP, no browser)."""
+        return Request(f"{self.cfg.origin}/video/{post_id}", callback=self.parse_video_page,
+                       cb_kwargs={"post_id": post_id}, meta={"handle_httpstatus_list": [404]})
+
+    def parse_video_page(self, response: Response, post_id: str) -> Iterator[Any]:
+        if any(marker in response.text for marker in VERIFY_PAGE_MARKERS):
+            yield self.refused("captcha", response)
+            return
+        raw = response.css("script#RENDER_DATA::text").get()
+        try:
+            data = json.loads(unquote(raw)) if raw else None
+        except ValueError:
+            data = None
+        aweme = next(find_key(data, "aweme_id"), None) if data is not None else None
+        if aweme is None or traverse(aweme, "status", "is_delete"):
+            if response.status == 404 or aweme is not None or "删除" in response.text:
+                yield self.gone(post_id, response.url, "deleted")
+            elif retry := self.retry(response.request, "malformed_page"):
+                yield retry
+            return
+        yield self.post(aweme, None)
+
+
+def find_key(data: Any, key: str) -> Iterator[dict[str, Any]]:
+    """Every dict inside ``data`` (depth first) that has ``key``: RENDER_DATA nests the aweme under varying keys."""
+    if isinstance(data, dict):
+        if key in data:
+            yield data
+        for value in data.values():
+            yield from find_key(value, key)
+    elif isinstance(data, list):
+        for value in data:
+            yield from find_key(value, key)

@@ -18,7 +18,6 @@ from crawler.utils import CN_TZ, as_int, counts, traverse
 # Search tabs: 1 = 综合 (all), 61 = 实时 (realtime), 60 = 热门 (hot), 64 = 视频 (video).
 SEARCH_TYPES = {"all": 1, "realtime": 61, "hot": 60, "video": 64}
 # The post page embeds the post as ``var $render_data = [{"status": {…}, …}][0] || {};`` (``</`` is escaped in it).
-_RENDER_DATA = re.compile(r"var \$render_data = (.*?)\[0\] \|\| \{\};\s*</script>", re.S)
 
 
 _ABSOLUTE = re.compile(r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})")
@@ -83,7 +82,7 @@ class WeiboSpider(PlatformSpider):
         )
 
     @staticmethod
-    def refusal_of(response: Response) -> str | None:
+    def page_refusal(response: Response) -> str | None:
         """Weibo's refusals: 418 ("I'm a teapot": too many requests), 403/432, or a redirect to the login wall."""
         if response.status in (418, 403, 432):
             return f"http-{response.status}"
@@ -92,7 +91,7 @@ class WeiboSpider(PlatformSpider):
         return None
 
     def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
-        if refusal := self.refusal_of(response):
+        if refusal := self.page_refusal(response):
             yield self.refused(refusal, response)
             return
         data = self.load_json(response)
@@ -205,33 +204,41 @@ class WeiboSpider(PlatformSpider):
         else:
             yield self.post(original, keyword)
 
-    # --- single posts (re-check of filed targets) ------------------------------------------------------
-    def post_request(self, post_id: str) -> Request:
-        """The post page ``/detail/{id}``: the post from its ``$render_data``, or gone when Weibo says so."""
-        return Request(f"{self.cfg.origin}/detail/{post_id}", callback=self.parse_post_page,
-                       cb_kwargs={"post_id": str(post_id)}, dont_filter=True,
-                       meta={"handle_httpstatus_list": [404]})
 
-    def parse_post_page(self, response: Response, post_id: str) -> Iterator[Any]:
-        if refusal := self.refusal_of(response):
-            yield self.refused(refusal, response)
+    # --- single posts (scrapy add-url) ----------------------------------------------------------------------
+    url_patterns = (
+        r"https?://m\.weibo\.cn/(?:detail|status|\d+)/(?P<id>\d{16}|[A-Za-z0-9]{9})/?(?:[?#].*)?",
+        r"https?://(?:www\.)?weibo\.com/(?:detail|\d+)/(?P<id>\d{16}|[A-Za-z0-9]{9})/?(?:[?#].*)?",
+    )
+    # t.cn: Weibo's short links (followed through their redirects).
+    link_hosts = ("m.weibo.cn", "weibo.com", "www.weibo.com", "t.cn")
+    url_examples = (
+        ("https://m.weibo.cn/detail/4890123456789012", "4890123456789012"),
+        ("https://m.weibo.cn/status/O9xYzAbCd?sourceType=weixin&from=10E1195010", "O9xYzAbCd"),
+        ("https://weibo.com/1234567890/O9xYzAbCd", "O9xYzAbCd"),
+        ("https://m.weibo.cn/1234567890/4890123456789012", "4890123456789012"),
+    )
+
+    def post_request(self, post_id: str) -> Request:
+        """The post's page, whose ``$render_data`` script holds the mblog (bid or numeric id both work)."""
+        return Request(f"{self.cfg.origin}/detail/{post_id}", callback=self.parse_detail,
+                       cb_kwargs={"post_id": post_id}, meta={"handle_httpstatus_list": [404]},
+                       dont_filter=True)  # a re-check asks for the same page again, by design
+
+
+    def parse_detail(self, response: Response, post_id: str) -> Iterator[Any]:
+        if reason := self.page_refusal(response):
+            yield self.refused(reason, response)
             return
-        if response.status == 404:
-            yield self.gone(post_id, response.url, "deleted")  # "微博不存在"
-            return
-        m = _RENDER_DATA.search(response.text)
+        m = re.search(r"\$render_data\s*=\s*(\[.*?\])\[0\]", response.text, re.S)
         try:
-            data = json.loads(m[1]) if m else None
+            mblog = traverse(json.loads(m[1]), 0, "status", expected=dict) if m else None
         except ValueError:
-            data = None
-        status = traverse(data, 0, "status", expected=dict)
-        if status is None:
-            if data is None:
-                self.warn_once("malformed", "%s: no $render_data on the post page %s", self.name, response.url)
-                return
-            yield self.gone(post_id, response.url, "not_found")
+            mblog = None
+        if mblog is None or mblog.get("deleted") == "1" or traverse(mblog, "visible", "type") == 10:
+            if response.status == 404 or "不存在" in response.text or mblog is not None:
+                yield self.gone(post_id, response.url, "deleted")
+            elif retry := self.retry(response.request, "malformed_page"):
+                yield retry
             return
-        if status.get("deleted") == "1" or traverse(status, "visible", "type") == 10:
-            yield self.gone(post_id, response.url, "deleted")
-            return
-        yield self.post(status, "")
+        yield self.post(mblog, None)

@@ -1,0 +1,232 @@
+"""Zhihu: the search page runs in a browser, whose script signs (``x-zse-96``) and fetches ``/api/v4/search_v3``.
+
+Results are answers, articles and zvideos (``data[].object``); an answer's or article's pitch sits in its
+``content`` HTML and the pictures inside it. A zvideo's playable file comes from ``/api/v4/zvideos/{id}`` (plain
+JSON). Single posts (``scrapy add-url``): the answer / article page's ``js-initialData`` script, or the zvideo API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from parsel import Selector
+from playwright.async_api import Page
+from scrapy.http import Request, Response
+
+from crawler.items import AdPost, Author
+from crawler.platforms.base import PlatformSpider
+from crawler.platforms.zhihu_browser import BrowserSearch
+from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
+from crawler.utils import CN_TZ, as_int, counts, traverse
+
+SEARCH_API = "/api/v4/search_v3"
+# Zhihu's "unhuman" interstitial (captcha) replaces a page when it suspects a bot.
+UNHUMAN = "/account/unhuman"
+RISK_CODE = 40362  # "您当前请求存在异常，暂时限制本次访问": the risk-control answer of the API (HTTP 403)
+KINDS = ("answer", "article", "zvideo")
+
+
+def pick(obj: Any, *keys: str) -> Any:
+    """The first present key: API objects are snake_case, the pages' ``js-initialData`` entities camelCase."""
+    if not isinstance(obj, dict):
+        return None
+    return next((obj[k] for k in keys if obj.get(k) not in (None, "")), None)
+
+
+def content_images(html: str) -> list[str]:
+    """Picture URLs inside ``content`` HTML: lazy images carry the real one in ``data-original``/``data-actualsrc``."""
+    urls: list[str] = []
+    for img in Selector(text=html or "<p></p>").css("img"):
+        for attr in ("data-original", "data-actualsrc", "src"):
+            url = (img.attrib.get(attr) or "").strip()
+            if url.startswith(("http://", "https://", "//")) and "/equation?" not in url:
+                if url not in urls:
+                    urls.append(url)
+                break
+    return urls
+
+
+def split_id(post_id: str) -> tuple[str, str]:
+    """``answer_123`` / ``answer/123`` / ``p/123`` → ``(kind, id)``; a bare number is taken for an answer."""
+    kind, _, num = post_id.replace("/", "_").rpartition("_")
+    kind = {"p": "article", "": "answer"}.get(kind, kind)
+    return kind, num
+
+
+def epoch(value: Any) -> datetime | None:
+    seconds = as_int(value)
+    return datetime.fromtimestamp(seconds, CN_TZ) if seconds else None
+
+
+class ZhihuSpider(BrowserSearch, PlatformSpider):
+    """Searches www.zhihu.com in a real browser page and reads the results from its XHRs."""
+
+    name = "zhihu"
+    html_text = True
+    xhr_path = SEARCH_API
+    # Every wait is for an answer the page will send (the first page, or the next one after a scroll while
+    # ``paging.is_end`` is false), so it is generous: a loaded machine must not cut a keyword short.
+    answer_timeout = 30.0
+    custom_settings = {"DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS, "HTTPERROR_ALLOWED_CODES": [401, 403, 404]}
+    url_patterns = (
+        r"https?://(?:www\.)?zhihu\.com/question/\d+/(?P<id>answer/\d+)/?(?:[?#].*)?",
+        r"https?://zhuanlan\.zhihu\.com/(?P<id>p/\d+)/?(?:[?#].*)?",
+        r"https?://(?:www\.)?zhihu\.com/(?P<id>zvideo/\d+)/?(?:[?#].*)?",
+    )
+    # Hosts of Zhihu post links; a link on one of them that no pattern matches (``zhihu.com/answer/{id}``) is
+    # followed through its redirects.
+    link_hosts = ("www.zhihu.com", "zhihu.com", "zhuanlan.zhihu.com")
+    url_examples = (
+        ("https://www.zhihu.com/question/591234567/answer/3012345678", "answer/3012345678"),
+        ("https://www.zhihu.com/question/591234567/answer/3012345678?utm_psn=1&utm_source=wechat_session",
+         "answer/3012345678"),
+        ("https://zhuanlan.zhihu.com/p/671234567", "p/671234567"),
+        ("https://www.zhihu.com/zvideo/1712345678901234567", "zvideo/1712345678901234567"),
+    )
+
+    # --- search ----------------------------------------------------------------------------------------
+    def search_request(self, keyword: str, page: int = 1) -> Request:
+        return Request(f"{self.cfg.origin}/search?type=content&q={quote(keyword)}", callback=self.parse_search,
+                       errback=self.close_page, cb_kwargs={"keyword": keyword}, meta=self.browser_meta())
+
+    async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
+        page: Page = response.meta["playwright_page"]
+        pages = 0
+        try:
+            if UNHUMAN in response.url:
+                yield self.refused("captcha", response)
+                return
+            async for status, body in self.answers(page, max(self.answer_timeout, self.cfg.idle_seconds)):
+                try:
+                    data = json.loads(body)
+                except ValueError:  # the page script asks again by itself; its retry is the next body
+                    self.warn_once("malformed", "zhihu: malformed search JSON for %r (the page retries)", keyword)
+                    continue
+                if reason := self.refusal_reason(status, data):
+                    yield self.refused(reason, response)
+                    return
+                pages += 1
+                self.count("pages")
+                for out in self.results(data, keyword):
+                    yield out
+                if traverse(data, "paging", "is_end", default=True) is not False:
+                    self.count("end_of_results")
+                    return
+                if pages >= self.cfg.max_pages:
+                    self.count("max_pages_reached")
+                    return
+                await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        finally:
+            await self.release(page)
+
+    @staticmethod
+    def refusal_reason(status: int, data: Any) -> str | None:
+        """``risk`` (403 with error 40362), ``login-wall`` (401), other API errors by status; None for results."""
+        error = traverse(data, "error", expected=dict)
+        if error is None and status < 400:
+            return None
+        if as_int((error or {}).get("code")) == RISK_CODE:
+            return "risk"
+        return "login-wall" if status == 401 else f"http-{status}"
+
+    def results(self, data: Any, keyword: str | None) -> Iterator[AdPost | Request]:
+        """Answers and articles as posts; zvideos as requests for their playable file. Ads, topics and the
+        "related searches" boxes of the result list are skipped."""
+        for entry in traverse(data, "data", expected=list) or []:
+            if traverse(entry, "type") not in ("search_result", "zvideo"):
+                continue
+            obj = traverse(entry, "object", expected=dict)
+            kind = traverse(obj, "type")
+            if kind in ("answer", "article"):
+                yield self.post(obj, keyword)
+            elif kind == "zvideo" and obj.get("id"):
+                yield self.zvideo_request(str(obj["id"]), keyword)
+
+    # --- single posts ------------------------------------------------------------------------------------
+    def post_request(self, post_id: str) -> Request:
+        kind, num = split_id(post_id)
+        if kind == "zvideo":
+            return self.zvideo_request(num, None)
+        # zhihu.com/answer/{id} redirects to the answer's page under its question.
+        url = f"{self.host('zhuanlan')}/p/{num}" if kind == "article" else f"{self.cfg.origin}/answer/{num}"
+        return Request(url, callback=self.parse_page, cb_kwargs={"kind": kind, "num": num})
+
+    def parse_page(self, response: Response, kind: str, num: str) -> Iterator[Any]:
+        """An answer or article page: the entity sits in the ``js-initialData`` script's ``initialState``."""
+        if UNHUMAN in response.url:
+            yield self.refused("captcha", response)
+            return
+        if response.status == 404:
+            yield self.gone(f"{kind}_{num}", response.url, "deleted")
+            return
+        raw = response.css("script#js-initialData::text").get()
+        try:
+            state = json.loads(raw or "")
+        except ValueError:
+            if retry := self.retry(response.request, "malformed_page"):
+                yield retry
+            return
+        entities = traverse(state, "initialState", "entities", expected=dict) or {}
+        obj = traverse(entities, f"{kind}s", num, expected=dict)
+        if obj is None:
+            yield self.gone(f"{kind}_{num}", response.url, "not_found")
+            return
+        yield self.post({**obj, "type": kind}, None)
+
+    def zvideo_request(self, num: str, keyword: str | None) -> Request:
+        return Request(f"{self.cfg.origin}/api/v4/zvideos/{num}", callback=self.parse_zvideo,
+                       cb_kwargs={"num": num, "keyword": keyword}, headers={"Accept": "application/json"})
+
+    def parse_zvideo(self, response: Response, num: str, keyword: str | None) -> Iterator[Any]:
+        if response.status == 404:
+            yield self.gone(f"zvideo_{num}", f"{self.cfg.origin}/zvideo/{num}", "deleted")
+            return
+        data = self.load_json(response)
+        if data is None:
+            if retry := self.retry(response.request, "malformed_json"):
+                yield retry
+            return
+        if reason := self.refusal_reason(response.status, data):
+            yield self.refused(reason, response)
+            return
+        playlist = traverse(data, "video", "playlist", expected=dict) or {}
+        video = next((u for q in ("ld", "sd", "hd", "fhd") if (u := traverse(playlist, q, "play_url"))), None)
+        yield self.make_post(
+            f"zvideo_{num}", f"{self.cfg.origin}/zvideo/{num}",
+            author=self.author(pick(data, "author", "member")),
+            title=data.get("title") or "", text=data.get("description") or "",
+            video_url=video, cover_url=pick(data, "image_url", "cover_url"),
+            published_at=epoch(pick(data, "published_at", "created_at")),
+            engagement=counts(likes=data.get("voteup_count"), comments=data.get("comment_count"),
+                              views=data.get("play_count")),
+            keyword=keyword, raw=data,
+        )
+
+    # --- items -------------------------------------------------------------------------------------------
+    def post(self, obj: dict[str, Any], keyword: str | None) -> AdPost:
+        """An answer or article (search object or page entity) as a post; its text is the ``content`` HTML."""
+        kind, num = obj.get("type"), obj.get("id")
+        question = traverse(obj, "question", expected=dict) or {}
+        if kind == "article":
+            url, title = f"{self.host('zhuanlan')}/p/{num}", obj.get("title") or ""
+        else:
+            url = f"{self.cfg.origin}/question/{question.get('id')}/answer/{num}"
+            title = pick(question, "name", "title") or obj.get("title") or ""
+        content = obj.get("content") or obj.get("excerpt") or ""
+        return self.make_post(
+            f"{kind}_{num}", url, author=self.author(obj.get("author")), title=title, text=content,
+            image_urls=content_images(content),
+            published_at=epoch(pick(obj, "created_time", "createdTime", "created")),
+            engagement=counts(likes=pick(obj, "voteup_count", "voteupCount"),
+                              comments=pick(obj, "comment_count", "commentCount")),
+            keyword=keyword, raw=obj,
+        )
+
+    def author(self, author: Any) -> Author:
+        token = pick(author, "url_token", "urlToken")
+        return self.make_author(pick(author, "id"), pick(author, "name"),
+                                f"{self.cfg.origin}/people/{token}" if token else None)
