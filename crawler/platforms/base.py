@@ -60,6 +60,10 @@ class PlatformSpider(scrapy.Spider):
     # Links to single posts this platform owns (``scrapy add-url`` routes a link by them): regexes matched with
     # ``re.fullmatch`` against the whole URL, with a named group ``id``; no two spiders may claim the same URL.
     url_patterns: ClassVar[tuple[str, ...]] = ()
+    # The hosts its post and share links live on (a link there that no pattern claims is followed through its
+    # redirects), and example links with the id each must give (one generic test walks them all).
+    link_hosts: ClassVar[tuple[str, ...]] = ()
+    url_examples: ClassVar[tuple[tuple[str, str], ...]] = ()
     # Whether the platform's post text is HTML (Weibo) rather than plain text (Douyin): plain text is evidence
     # as written, so a literal "<script>" in it must survive normalisation (and be escaped in reports).
     html_text: ClassVar[bool] = False

@@ -120,6 +120,13 @@ class BilibiliSpider(PlatformSpider):
         r"https?://(?:www\.|m\.)?bilibili\.com/video/(?P<id>BV1[0-9A-Za-z]{9})/?(?:\?.*)?",
         r"https?://b23\.tv/(?P<id>BV1[0-9A-Za-z]{9})/?(?:\?.*)?",
     )
+    # b23.tv: the app's short links (followed through their redirects to the video page).
+    link_hosts = ("www.bilibili.com", "bilibili.com", "m.bilibili.com", "b23.tv")
+    url_examples = (
+        ("https://www.bilibili.com/video/BV1xx411c7mD", "BV1xx411c7mD"),
+        ("https://m.bilibili.com/video/BV1xx411c7mD?share_source=copy_web", "BV1xx411c7mD"),
+        ("https://b23.tv/BV1xx411c7mD", "BV1xx411c7mD"),
+    )
     custom_settings = {
         "HTTPERROR_ALLOWED_CODES": [412],
         "DUPEFILTER_CLASS": "crawler.jobdir.CrashSafeDupeFilter",  # a JOBDIR that survives SIGKILL

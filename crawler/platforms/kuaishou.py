@@ -43,6 +43,12 @@ class KuaishouSpider(BrowserSearchSpider):
         r"https?://(?:www\.)?kuaishou\.com/short-video/(?P<id>[0-9A-Za-z]+)(?:[?#].*)?",
         r"https?://(?:v\.m\.chenzhongtech\.com|m\.gifshow\.com)/fw/photo/(?P<id>[0-9A-Za-z]+)(?:[?#].*)?",
     )
+    # v.kuaishou.com: the app's share links (followed through their redirects).
+    link_hosts = ("www.kuaishou.com", "kuaishou.com", "v.kuaishou.com", "v.m.chenzhongtech.com", "m.gifshow.com")
+    url_examples = (
+        ("https://www.kuaishou.com/short-video/3xabcdefghijk2m", "3xabcdefghijk2m"),
+        ("https://v.m.chenzhongtech.com/fw/photo/3xabcdefghijk2m?fid=1", "3xabcdefghijk2m"),
+    )
 
     def search_request(self, keyword: str, page: int = 1) -> Request:
         query = urlencode({"searchKey": keyword})

@@ -70,6 +70,14 @@ class XiaohongshuSpider(BrowserSearchSpider):
         r"https?://(?:www\.)?xiaohongshu\.com/(?:explore|discovery/item)/(?P<id>[0-9a-f]{24})(?:[?#].*)?",
         r"https?://(?:www\.)?xiaohongshu\.com/user/profile/[0-9a-f]{24}/(?P<id>[0-9a-f]{24})(?:[?#].*)?",
     )
+    # xhslink.com: the app's share links (followed through their redirects to the note page).
+    link_hosts = ("www.xiaohongshu.com", "xiaohongshu.com", "xhslink.com")
+    url_examples = (
+        ("https://www.xiaohongshu.com/explore/64f1a2b3c4d5e6f708192a3b?xsec_token=AB12", "64f1a2b3c4d5e6f708192a3b"),
+        ("https://www.xiaohongshu.com/discovery/item/64f1a2b3c4d5e6f708192a3b", "64f1a2b3c4d5e6f708192a3b"),
+        ("https://www.xiaohongshu.com/user/profile/5e0f1a2b3c4d5e6f70819203/64f1a2b3c4d5e6f708192a3b",
+         "64f1a2b3c4d5e6f708192a3b"),
+    )
 
     def search_request(self, keyword: str, page: int = 1) -> Request:
         query = urlencode({"keyword": keyword, "source": "web_explore_feed"})
