@@ -51,6 +51,18 @@ def js_literal(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
+# A stand-in login page on every site (``scrapy login --url``): the "user" finishes the login a moment after the
+# page opened, and the page gets the session cookie named by ``?cookie=`` (what a QR scan does on the real sites).
+LOGIN_PATH = "/__login"
+
+
+def login_page(query: dict[str, str]) -> Reply:
+    name = "".join(c for c in query.get("cookie", "session") if c.isalnum() or c in "_.")
+    value = hashlib.sha256(name.encode()).hexdigest()[:24]
+    return html_reply(f"<html><body>扫码登录<script>setTimeout(function () {{ document.cookie = "
+                      f"{js_literal(f'{name}={value}; path=/; max-age=2592000')}; }}, 800);</script></body></html>")
+
+
 @dataclass
 class SimConfig:
     """What the simulator should do beyond serving the corpus."""
@@ -270,6 +282,8 @@ class Simulator:
                         self._refused.add(key)
                 if refuse:
                     return site.refusal(path, query)
+        if path == LOGIN_PATH:
+            return login_page(query)
         return site.route(method, path, query, body) or (404, {"Content-Type": "text/plain"}, b"not found")
 
 
