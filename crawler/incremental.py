@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Self
 
 from scrapy.settings import BaseSettings
@@ -37,10 +38,13 @@ class IncrementalConfig:
 class Incremental:
     """One platform's incremental state for this run (the spider's ``is_due`` / ``keep_paging`` hooks)."""
 
-    def __init__(self, platform: str, memory: SeenMemory, config: IncrementalConfig,
+    def __init__(self, platform: str, memory: SeenMemory | Path, config: IncrementalConfig,
                  count: Callable[[str], None] = lambda event: None, clock: Callable[[], float] = time.time) -> None:
         self.platform = platform
-        self.memory = memory
+        # A path is opened once the file exists (the pipeline creates it): until then nothing is known, and a
+        # spider built only to parse saved pages never creates a memory file.
+        self._memory = memory if isinstance(memory, SeenMemory) else None
+        self._path = memory.path if isinstance(memory, SeenMemory) else memory
         self.config = config
         self._count = count
         self._clock = clock
@@ -50,12 +54,18 @@ class Incremental:
 
     @classmethod
     def from_settings(cls, platform: str, settings: BaseSettings, count: Callable[[str], None]) -> Self:
-        return cls(platform, SeenMemory(seen_path(settings)), IncrementalConfig.from_settings(settings), count)
+        return cls(platform, seen_path(settings), IncrementalConfig.from_settings(settings), count)
+
+    def memory(self, create: bool = False) -> SeenMemory | None:
+        if self._memory is None and (create or self._path.exists()):
+            self._memory = SeenMemory(self._path, self._clock)
+        return self._memory
 
     def full(self, keyword: str) -> bool:
         """Whether ``keyword`` is swept in full this run."""
         if keyword not in self._full:
-            last = self.memory.last_full(self.platform, keyword)
+            memory = self.memory()
+            last = memory.last_full(self.platform, keyword) if memory else None
             every = self.config.full_every_days * 86400
             self._full[keyword] = (self.config.full_sweep or last is None
                                    or bool(every) and self.started - last >= every)
@@ -66,9 +76,10 @@ class Incremental:
     def is_due(self, post_id: str, keyword: str) -> bool:
         """Send this post down the pipeline? Yes if unknown, if the keyword is swept in full, or if it is due
         for a refresh; a known fresh post is skipped (no detail request, no media, no store)."""
-        if self.full(keyword):
+        memory = self.memory()
+        if self.full(keyword) or memory is None:
             return True
-        seen = self.memory.post(self.platform, str(post_id))
+        seen = memory.post(self.platform, str(post_id))
         if seen is None:
             return True
         if self._clock() - seen[1] >= self.config.refresh_hours * 3600:
@@ -81,10 +92,11 @@ class Incremental:
         """After a result page with ``post_ids``: read the next one? Not once every post on it was stored by an
         earlier run (and the keyword is not swept in full)."""
         ids = [str(i) for i in post_ids]
-        if self.full(keyword) or not ids:
+        memory = self.memory()
+        if self.full(keyword) or not ids or memory is None:
             return True
         for post_id in ids:
-            seen = self.memory.post(self.platform, post_id)
+            seen = memory.post(self.platform, post_id)
             if seen is None or seen[0] >= self.started:
                 return True
         self._count("incremental/stopped_paging")
@@ -96,6 +108,9 @@ class Incremental:
         try:
             if reason == "finished":
                 read_to_end = [k for k in keywords if k not in self.stopped_early]
-                self.memory.swept_in_full(self.platform, read_to_end, self.started)
+                memory = self.memory(create=True)
+                assert memory is not None
+                memory.swept_in_full(self.platform, read_to_end, self.started)
         finally:
-            self.memory.close()
+            if self._memory is not None:
+                self._memory.close()

@@ -33,7 +33,7 @@ def test_first_sweep_is_full_then_paging_stops_at_a_page_of_known_posts(tmp_path
     first = run(db, clock)
     assert first.keep_paging("k", ["1", "2"]) and first.is_due("1", "k")  # nothing known: full
     for post_id in ("1", "2", "3"):
-        first.memory.record("weibo", post_id, "k")
+        first.memory(create=True).record("weibo", post_id, "k")
     assert first.keep_paging("k", ["1", "2"])  # stored by this run: not a reason to stop
     first.finish(["k"], "finished")
 
@@ -51,7 +51,7 @@ def test_first_sweep_is_full_then_paging_stops_at_a_page_of_known_posts(tmp_path
 def test_due_posts_forced_and_periodic_full_sweeps(tmp_path: Path) -> None:
     clock, db = Clock(), tmp_path / "seen.sqlite3"
     first = run(db, clock)
-    first.memory.record("weibo", "1", "k")
+    first.memory(create=True).record("weibo", "1", "k")
     first.finish(["k"], "finished")
     clock.now += 25 * 3600
     assert run(db, clock).is_due("1", "k")  # last stored a day ago: refresh its engagement
@@ -64,7 +64,7 @@ def test_due_posts_forced_and_periodic_full_sweeps(tmp_path: Path) -> None:
 def test_a_run_that_did_not_finish_leaves_the_keyword_due_for_a_full_sweep(tmp_path: Path) -> None:
     clock, db = Clock(), tmp_path / "seen.sqlite3"
     first = run(db, clock)
-    first.memory.record("weibo", "1", "k")
+    first.memory(create=True).record("weibo", "1", "k")
     first.finish(["k"], "blocked:captcha")
     clock.now += 60
     assert run(db, clock).keep_paging("k", ["1"])

@@ -200,3 +200,15 @@ def test_a_platform_stopped_mid_way_resumes_from_its_job_without_duplicates(make
     pages_once = sum(max(1, math.ceil(len(search(build_corpus()["weibo"], kw)) / 10)) for kw in keywords)
     assert refused >= ADWATCH_REFUSAL_STOP_AFTER
     assert pages_once <= sim.requests["/api/container/getIndex"] - refused <= pages_once + 1
+
+
+@pytest.mark.parametrize(("change", "ok"), [
+    ({"adwatch/weibo/refused/http-418": 7, "adwatch/weibo/refusals/retried": 7}, True),
+    ({"adwatch/weibo/refusals/gave_up": 1}, False),
+    ({"adwatch/weibo/blocked/http-418": 1, "finish_reason": "blocked:http-418"}, False),
+])
+def test_the_suite_fails_a_stopped_platform_not_a_retried_refusal(change: dict, ok: bool) -> None:
+    from tests.test_monitors import HEALTHY, run_suite
+
+    outcome = run_suite({**HEALTHY, **change})
+    assert ("fail" not in outcome.values()) is ok, outcome
