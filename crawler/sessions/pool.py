@@ -60,8 +60,9 @@ class SessionPool:
     def pick(self, avoid: str | None = None) -> tuple[Session, float]:
         """The session to send the next request on, and how long to wait before sending it.
 
-        Healthy sessions first (least recently used), then the one whose back-off ends soonest; the session
-        that was just refused (``avoid``) only when no other one is usable.
+        The first healthy session in order (a session is kept until it is refused: its cookies stay coherent and a
+        browser platform keeps one context's worth of pages open), else the one whose back-off ends soonest; the
+        session that was just refused (``avoid``) only when no other one is usable.
         """
         live = [s for s in self.sessions.values() if s.state is not State.RETIRED]
         if not live:  # cannot happen while the platform runs (the last session is never retired); be safe
@@ -69,7 +70,8 @@ class SessionPool:
         others = [s for s in live if s.name != avoid] or live
         now = self._clock()
         self._recover(others, now)
-        session = min(others, key=lambda s: (max(s.not_before - now, 0.0), s.last_used))
+        order = list(self.sessions)
+        session = min(others, key=lambda s: (max(s.not_before - now, 0.0), order.index(s.name)))
         session.last_used = now
         return session, max(session.not_before - now, 0.0)
 
