@@ -16,9 +16,16 @@ class PlatformHealthMonitor(BaseScrapyMonitor):
 
     @monitors.name("not blocked by captcha, login wall or ban")
     def test_not_blocked(self) -> None:
+        # Set when the refusal policy stopped the platform (N refusals in a row on every session): a failure.
         prefix = f"adwatch/{self.data.spider.name}/blocked/"
         blocked = [k.removeprefix(prefix) for k in self.data.stats if k.startswith(prefix)]
-        self.assertFalse(blocked, msg=f"{self.data.spider.name} blocked us: {', '.join(blocked)}")
+        self.assertFalse(blocked, msg=f"{self.data.spider.name} was stopped after refusals: {', '.join(blocked)}")
+
+    @monitors.name("no request given up after refusals")
+    def test_no_request_given_up(self) -> None:
+        # Retried refusals are normal; a request refused on every try was lost for this run.
+        lost = self._stat("refusals/gave_up")
+        self.assertEqual(lost, 0, msg=f"{lost} request(s) given up after repeated refusals")
 
     @monitors.name("malformed responses under the limit")
     def test_malformed_ratio(self) -> None:

@@ -127,6 +127,7 @@ ITEM_PIPELINES = {
     "pipelines.detect.DetectStage": 500,
     "pipelines.reposts.RepostStage": 600,  # a repost inherits its original's decision (Weibo 转发)
     "pipelines.store.StoreStage": 800,
+    "pipelines.seen.SeenStage": 850,  # incremental sweeps remember what was stored (crawler/incremental.py)
     "pipelines.index.IndexStage": 900,  # off unless ADWATCH_ES_URL is set
 }
 
@@ -166,6 +167,10 @@ COOKIES_ENABLED = True
 # Names must resolve to public addresses (but for the configured origins): see crawler/resolver.py.
 TWISTED_DNS_RESOLVER = "crawler.resolver.PublicOnlyResolver"
 TELNETCONSOLE_ENABLED = False
+# Scrapy's RemoteControl extension serves an HTTP endpoint inside every crawl that runs Python code sent to it
+# (its token written under the user's home): off, like the telnet console. To use it for one crawl:
+# `scrapy crawl NAME -s REMOTE_CONTROL_ENABLED=True` (see docs/sessions.md).
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 # `scrapy sweep` writes Scrapy's log to <data dir>/logs/<batch>.log at this level (`-v` keeps it on the console) and
 # prints one progress line per platform every ADWATCH_PROGRESS_INTERVAL seconds when the output is no terminal.
@@ -173,6 +178,32 @@ ADWATCH_LOG_LEVEL = os.environ.get("ADWATCH_LOG_LEVEL") or "INFO"
 ADWATCH_PROGRESS_INTERVAL = 15.0
 LOGSTATS_INTERVAL = 15.0  # progress lines (pages, items per minute) during a sweep
 FEED_EXPORT_ENCODING = "utf-8"
+
+# --- Sessions, refusals, incremental sweeps (crawler/sessions/, crawler/incremental.py; docs/sessions.md) ---
+DOWNLOADER_MIDDLEWARES = {"crawler.sessions.middleware.SessionMiddleware": 650}  # before cookies (700), proxy (750)
+SPIDER_MIDDLEWARES = {"crawler.sessions.middleware.RefusalOutcomeMiddleware": 950}
+ADWATCH_SESSIONS_DIR = ""  # default <data dir>/sessions: <platform>/<name>.json storage states (`scrapy login`)
+ADWATCH_PROXIES = os.environ.get("ADWATCH_PROXIES") or ""  # comma-separated http://user:pass@host:port, dealt out
+ADWATCH_ANONYMOUS_SESSIONS = 2  # cookie jars / browser contexts per platform without saved sessions
+ADWATCH_REFUSAL_BACKOFF = 5.0  # seconds a refused session waits first; doubled per refusal in a row, with jitter
+ADWATCH_REFUSAL_MAX_BACKOFF = 600.0
+ADWATCH_SESSION_RETIRE_AFTER = 3  # refusals in a row that retire a session (never the last one)
+ADWATCH_REFUSAL_STOP_AFTER = 6  # refusals in a row across all sessions that stop the platform for the run
+ADWATCH_SEEN_PATH = ""  # default <data dir>/seen.sqlite3 (what incremental sweeps remember)
+ADWATCH_FULL_SWEEP = False  # True: read every page and re-send every post (`-s ADWATCH_FULL_SWEEP=1`)
+ADWATCH_FULL_SWEEP_DAYS = 7.0  # each keyword is still read in full this often (relevance-ordered searches)
+ADWATCH_REFRESH_HOURS = 24.0  # a known post met on a page is sent again (engagement refresh) after this long
+# Login pages and the cookie that marks a logged-in session, for `scrapy login` and its --check.
+PLATFORM_LOGIN = {
+    "weibo": {"url": "https://passport.weibo.cn/signin/login", "cookie": "SUB"},
+    "douyin": {"url": "https://www.douyin.com/", "cookie": "sessionid"},
+    "xiaohongshu": {"url": "https://www.xiaohongshu.com/explore", "cookie": "web_session"},
+    "kuaishou": {"url": "https://www.kuaishou.com/", "cookie": "kuaishou.server.web_st"},
+    "bilibili": {"url": "https://passport.bilibili.com/login", "cookie": "SESSDATA"},
+    "zhihu": {"url": "https://www.zhihu.com/signin", "cookie": "z_c0"},
+    "tieba": {"url": "https://tieba.baidu.com/", "cookie": "BDUSS"},
+    "wechat": {"url": "https://weixin.sogou.com/", "cookie": "SNUID"},
+}
 
 # --- Browser (Douyin) ------------------------------------------------------------------------------------
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -1,4 +1,5 @@
-"""What every platform spider shares: origin from settings, keywords from a watchlist, ban handling."""
+"""What every platform spider shares: origin from settings, keywords from a watchlist, the refusal policy and
+the incremental-sweep hooks."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, Self
+from typing import Any, ClassVar, Self
 
 import scrapy
 import yaml
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import CloseSpider
 from scrapy.http import Request, Response
 
+from crawler.incremental import Incremental
 from crawler.items import AdPost, Author, PostGone
+from crawler.sessions.policy import RefusalPolicy
+from crawler.sessions.pool import SessionPool
+from crawler.sessions.specs import SessionsConfig
 from crawler.utils import CN_TZ
 
 def load_keywords(platform: str, watchlist: str | Path | None, keywords: str | list[str] | None) -> list[str]:
@@ -53,7 +58,11 @@ class PlatformSpider(scrapy.Spider):
     items with :meth:`make_post`. The origin comes from ``PLATFORM_ORIGINS[name]``, so the same spider runs
     against the real site or the simulator. When the platform shows a captcha, a login wall or a ban, the
     callback hands the response to :meth:`refused`, the one entry point of the refusal policy: it answers with
-    the request to send again, or stops this platform only (one clear log line); other platforms carry on.
+    the request to send again (on another session, after a back-off), or stops this platform only after N
+    refusals in a row (one clear log line); other platforms carry on.
+
+    Incremental sweeps: a callback asks :meth:`is_due` before it spends anything on a listed post (a detail
+    request, the item itself) and :meth:`keep_paging` before it asks for the next result page.
     """
 
     name: ClassVar[str]
@@ -68,6 +77,8 @@ class PlatformSpider(scrapy.Spider):
     # as written, so a literal "<script>" in it must survive normalisation (and be escaped in reports).
     html_text: ClassVar[bool] = False
     cfg: SpiderConfig
+    refusals: RefusalPolicy
+    incremental: Incremental
     _blocked: str | None = None
     _warned: frozenset[str] = frozenset()
 
@@ -96,7 +107,15 @@ class PlatformSpider(scrapy.Spider):
             max_pages=int(spider._max_pages_arg or s.getint("ADWATCH_MAX_PAGES", 50)),
             idle_seconds=s.getfloat("ADWATCH_PLAYWRIGHT_IDLE_SECONDS", 3.0),
         )
+        sessions = SessionsConfig.from_settings(s)
+        spider.refusals = RefusalPolicy(spider, SessionPool(cls.name, sessions.specs(cls.name), sessions, spider.count))
+        spider.incremental = Incremental.from_settings(cls.name, s, spider.count)
+        crawler.signals.connect(spider._finish_incremental, signal=signals.spider_closed)
         return spider
+
+    def _finish_incremental(self, spider: scrapy.Spider, reason: str) -> None:
+        if spider is self:
+            self.incremental.finish(self.cfg.keywords, reason)
 
     async def start(self):  # type: ignore[override]
         if not self.cfg.keywords:
@@ -140,31 +159,28 @@ class PlatformSpider(scrapy.Spider):
     def make_author(self, id: Any, name: Any, url: str | None) -> Author:  # noqa: A002 - the platform's word
         return Author(id=str(id) if id not in (None, "") else None, name=str(name) if name else None, url=url)
 
-    def refused(self, reason: str, response: Response) -> Request:
+    def refused(self, reason: str, response: Response) -> Request | None:
         """The platform refused ``response``'s request (captcha, 418, risk answer, login wall): the one entry point
-        of the refusal policy for every spider.
+        of the refusal policy for every spider (:mod:`crawler.sessions`).
 
-        Returns the request to send again (the caller yields it and stops handling the response), or raises
-        ``CloseSpider`` once the platform is stopped for this run. ``reason`` is a short stable word
-        (``http-418``, ``captcha``, ``login-wall``) used in stats and the log.
+        Returns the request to send again (the caller yields it and stops handling the response): the same
+        request, on another session once this one's back-off is over (for a browser request: a new page load in
+        that session's browser context). Returns None when this one request was refused too often (counted).
+        Raises ``CloseSpider`` once the platform is stopped (N refusals in a row on every session); the request
+        stays queued for a JOBDIR run. ``reason`` is a short stable word (``http-418``, ``captcha``,
+        ``login-wall``) used in stats (``adwatch/<platform>/refused/<reason>``) and the log.
         """
-        self.stop_platform(reason, response)
+        return self.refusals.refused(reason, response)
 
-    def stop_platform(self, reason: str, response: Response) -> NoReturn:
-        """The platform asked us to prove we are human or to log in: stop asking it anything this run.
+    # --- incremental sweeps (crawler/incremental.py) ---------------------------------------------------------
+    def is_due(self, post_id: Any, keyword: str) -> bool:
+        """Whether a listed post is worth anything this run: False for a post stored recently (skip it)."""
+        return self.incremental.is_due(str(post_id), keyword)
 
-        Requests already in flight may still come back refused; they close the spider again, silently.
-        """
-        if self._blocked:
-            self.count("refused_after_block")
-            raise CloseSpider(f"blocked:{self._blocked}")
-        self._blocked = reason
-        self.count(f"blocked/{reason}")
-        self.logger.error(
-            "%s: %s at %s — stopping this platform for this run (no retries, no further requests)",
-            self.name, reason, response.url,
-        )
-        raise CloseSpider(f"blocked:{reason}")
+    def keep_paging(self, keyword: str, post_ids: list[Any]) -> bool:
+        """Whether to read the page after one listing ``post_ids`` (every listed post, due or not, deleted ones
+        left out): False once a whole page was stored by earlier runs."""
+        return self.incremental.keep_paging(keyword, [str(i) for i in post_ids])
 
     def warn_once(self, kind: str, msg: str, *args: Any) -> None:
         """Count ``kind`` and log ``msg`` the first time only: one broken endpoint must not flood the log."""

@@ -111,6 +111,7 @@ class DouyinSpider(PlatformSpider):
                     return
                 pages += 1
                 self.count("pages")
+                listed: list[str] = []
                 for card in traverse(data, "data", expected=list) or []:
                     aweme = traverse(card, "aweme_info") or traverse(card, "aweme_mix_info", "mix_items", 0)
                     if not isinstance(aweme, dict):
@@ -121,9 +122,13 @@ class DouyinSpider(PlatformSpider):
                     if traverse(aweme, "status", "private_status") in (1, 2):
                         self.count("private")
                         continue
-                    yield self.post(aweme, keyword)
+                    listed.append(aweme_id := str(aweme.get("aweme_id") or ""))
+                    if self.is_due(aweme_id, keyword):
+                        yield self.post(aweme, keyword)
                 if not as_int(data.get("has_more")):
                     self.count("end_of_results")
+                    break
+                if not self.keep_paging(keyword, listed):
                     break
                 if pages >= self.cfg.max_pages:
                     self.count("max_pages_reached")

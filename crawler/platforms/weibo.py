@@ -103,10 +103,14 @@ class WeiboSpider(PlatformSpider):
         if data.get("ok") != 1:
             self.count("end_of_results")  # "这里还没有内容": past the last page, or nothing found
             return
+        listed: list[str] = []
         for mblog in self.mblogs(traverse(data, "data", "cards", expected=list) or []):
             yield from self.reposted_original(mblog, keyword)
             if mblog.get("deleted") == "1" or traverse(mblog, "visible", "type") == 10:
                 self.count("deleted")
+                continue
+            listed.append(post_id := str(mblog.get("id") or mblog.get("mid") or ""))
+            if not self.is_due(post_id, keyword):
                 continue
             if mblog.get("isLongText"):
                 yield self.long_text_request(mblog, keyword)
@@ -114,7 +118,8 @@ class WeiboSpider(PlatformSpider):
                 yield self.post(mblog, keyword)
         next_page = as_int(traverse(data, "data", "cardlistInfo", "page"))
         if next_page and next_page > page and next_page <= self.cfg.max_pages:
-            yield self.search_request(keyword, next_page)
+            if self.keep_paging(keyword, listed):
+                yield self.search_request(keyword, next_page)
         elif next_page:
             self.count("max_pages_reached")
         else:

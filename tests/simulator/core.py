@@ -9,7 +9,8 @@ Faults shared by every site, switched by :class:`SimConfig`:
 
 * ``ban[platform]``: every API request is refused the platform's way (a permanent ban);
 * ``refuse_every``: every N-th API request of a site is refused the platform's way; asked again, the same
-  request succeeds (an intermittent refusal, as real platforms do all day);
+  request (same path and query) succeeds (an intermittent refusal, as real platforms do all day), so a client
+  that re-asks what it had (a browser page loaded again) also gets through;
 * ``latency``: added to every API response (tests that must catch a sweep mid-way);
 * ``faults``: the corpus's fixed awkward states (first-hit 429, truncated page, slow page), per site.
 """
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -70,6 +73,18 @@ def request_headers() -> dict[str, str]:
 def js_literal(value: Any) -> str:
     """A value as a JS literal that cannot close the surrounding ``<script>``."""
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+# A stand-in login page on every site (``scrapy login --url``): the "user" finishes the login a moment after the
+# page opened, and the page gets the session cookie named by ``?cookie=`` (what a QR scan does on the real sites).
+LOGIN_PATH = "/__login"
+
+
+def login_page(query: dict[str, str]) -> Reply:
+    name = "".join(c for c in query.get("cookie", "session") if c.isalnum() or c in "_.")
+    value = hashlib.sha256(name.encode()).hexdigest()[:24]
+    return html_reply(f"<html><body>扫码登录<script>setTimeout(function () {{ document.cookie = "
+                      f"{js_literal(f'{name}={value}; path=/; max-age=2592000')}; }}, 800);</script></body></html>")
 
 
 @dataclass
@@ -160,6 +175,11 @@ class Site:
         """A header of the request being answered ('' when absent), e.g. the cookies an API checks."""
         return request_headers().get(name.lower(), "")
 
+    def request_key(self, path: str, query: dict[str, str]) -> str:
+        """What makes two API requests "the same request" for ``refuse_every`` (a site whose signature carries a
+        timestamp leaves it out here)."""
+        return path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query.items()))
+
     # --- media: posters and videos drawn from the post's texts --------------------------------------------
     def video_reply(self, post: SimPost | None) -> Reply:
         if post is None or not post.frame_texts:
@@ -202,6 +222,7 @@ class Simulator:
         self._lock = threading.Lock()
         self.requests: dict[str, int] = {}  # path -> count, for tests that check nobody hammered a banned site
         self._api_calls: dict[str, int] = {}  # site -> API requests answered (refuse_every)
+        self._refused: set[str] = set()  # request keys refused once (refuse_every): asked again, they are served
         self.sites: dict[str, Site] = {name: SITES[name](self) for name in chosen}
         self._servers: dict[str, ThreadingHTTPServer] = {}
         for i, (name, site) in enumerate(sorted(self.sites.items())):
@@ -260,6 +281,20 @@ class Simulator:
             if post_id in self.by_id:
                 self.by_id[post_id].deleted = True
 
+    def add_post(self, platform: str, keyword: str, text: str) -> SimPost:
+        """A post published now: it heads the results of ``keyword`` (newest first), as it would on the realtime tab."""
+        from tests.simulator.platforms import SITES
+
+        rng = random.Random(f"new:{platform}:{len(self.corpus[platform])}")
+        post = SimPost(platform=platform, post_id=SITES[platform].new_post_id(rng), keyword=keyword, text=text,
+                       kind="negative", is_ad=False, category=None, family=None,
+                       author_id=SITES[platform].new_author_id(rng), author_name="新用户",
+                       created=max(p.created for p in self.corpus[platform]) + timedelta(minutes=1))
+        with self._lock:
+            self.corpus[platform].insert(0, post)
+            self.by_id[post.post_id] = post
+        return post
+
     # --- called by the handler -------------------------------------------------------------------------
     def answer(self, site: Site, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         with self._lock:
@@ -268,10 +303,16 @@ class Simulator:
             if self.config.latency:
                 time.sleep(self.config.latency)
             if self.config.refuse_every:
+                key = f"{site.name}:{site.request_key(path, query)}"
                 with self._lock:
                     n = self._api_calls[site.name] = self._api_calls.get(site.name, 0) + 1
-                if n % self.config.refuse_every == 0:
+                    refuse = n % self.config.refuse_every == 0 and key not in self._refused
+                    if refuse:
+                        self._refused.add(key)
+                if refuse:
                     return site.refusal(path, query)
+        if path == LOGIN_PATH:
+            return login_page(query)
         return site.route(method, path, query, body) or (404, {"Content-Type": "text/plain"}, b"not found")
 
 
