@@ -96,7 +96,6 @@ def test_reemergence_by_contact_account_and_near_duplicate_text(db: DeskDb) -> N
 
 
 def test_weibo_post_page_online_deleted_and_refused() -> None:
-    from scrapy.exceptions import CloseSpider
     from scrapy.http import HtmlResponse, Request
     from scrapy.utils.test import get_crawler
 
@@ -118,5 +117,7 @@ def test_weibo_post_page_online_deleted_and_refused() -> None:
     assert isinstance(gone, PostGone) and gone.reason == "deleted"
     [gone] = parse(200, page.replace(b'"pic_num": 0', b'"pic_num": 0, "deleted": "1"'))
     assert isinstance(gone, PostGone)
-    with pytest.raises(CloseSpider):
-        parse(418, b"")
+    # A refusal goes to the refusal policy, which asks for the same page again (on another session, after a pause).
+    [retry] = parse(418, b"")
+    assert isinstance(retry, Request) and retry.url == url
+    assert crawler.stats.get_value("adwatch/weibo/refused/http-418") == 1
