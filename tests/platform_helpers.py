@@ -15,8 +15,11 @@ FIXTURES = Path(__file__).with_name("fixtures")
 
 def make_spider(cls: type, origin: str, **kwargs: Any) -> Any:
     """A spider of ``cls`` whose platform is at ``origin`` (its other hosts too, as with the simulator)."""
+    # The first refusal stops the platform: these tests check that a refusal is recognised and handed over, the
+    # policy itself (retries on other sessions) is tested in tests/test_refusals.py.
     crawler = get_crawler(cls, {"PLATFORM_ORIGINS": {cls.name: origin}, "PLATFORM_HOSTS": settings.PLATFORM_HOSTS,
-                                "PLATFORM_REAL_ORIGINS": settings.PLATFORM_REAL_ORIGINS})
+                                "PLATFORM_REAL_ORIGINS": settings.PLATFORM_REAL_ORIGINS,
+                                "ADWATCH_REFUSAL_STOP_AFTER": 1})
     crawler.spider = crawler._create_spider(keywords="停息挂账", **kwargs)
     return crawler.spider
 

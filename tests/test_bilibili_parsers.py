@@ -31,6 +31,7 @@ def fixture(name: str) -> Any:
 def spider() -> BilibiliSpider:
     settings = {
         "PLATFORM_ORIGINS": {"bilibili": ORIGIN},
+        "ADWATCH_REFUSAL_STOP_AFTER": 1,  # recognition here; the policy is tested in test_refusals
         "PLATFORM_REAL_ORIGINS": {"bilibili": ORIGIN},
         "PLATFORM_HOSTS": {"bilibili": {"api": "https://api.bilibili.com", "search": "https://search.bilibili.com",
                                         "space": "https://space.bilibili.com"}},

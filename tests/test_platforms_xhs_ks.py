@@ -38,7 +38,8 @@ KS = "https://www.kuaishou.com"
 
 def spider(cls: type, **kwargs: Any) -> Any:
     crawler = get_crawler(cls, {"PLATFORM_ORIGINS": {"xiaohongshu": XHS, "kuaishou": KS},
-                                "ADWATCH_PLAYWRIGHT_IDLE_SECONDS": 0.05})
+                                "ADWATCH_PLAYWRIGHT_IDLE_SECONDS": 0.05,
+                                "ADWATCH_REFUSAL_STOP_AFTER": 1})  # recognition here; the policy: test_refusals
     crawler.spider = crawler._create_spider(keywords="征信修复", **kwargs)
     return crawler.spider
 

@@ -76,7 +76,10 @@ class RefusalPolicy:
     def stop(self, reason: str, response: Response, retry: Request) -> NoReturn:
         """Stop the platform for this run; the refused request goes back to the queue (kept by JOBDIR)."""
         spider = self.spider
-        engine = spider.crawler.engine
+        try:
+            engine = spider.crawler.engine
+        except RuntimeError:  # no crawl running (a parser called on its own): nothing to queue it in
+            engine = None
         if engine is not None:
             engine.crawl(retry)
         if spider._blocked:
