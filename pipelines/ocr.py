@@ -29,7 +29,7 @@ from pipelines.base import Stage
 from pipelines.frames import BadVideo, sample_frames
 from pipelines.media import content_path, media_store
 from pipelines.ocr_cache import OcrCache
-from pipelines.ocr_engines import OcrEngine, OcrLine, make_engine
+from pipelines.ocr_engines import OcrEngine, OcrLine, make_engine, shared_engines
 from pipelines.store import data_dir
 
 # --- Text -------------------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ class Reader:
     engine: OcrEngine
     cache: OcrCache | None = None
     max_side: int = 960
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # shared by the readers of one engine
 
     def read(self, image: Image.Image) -> Reading:
         start = time.perf_counter()
@@ -136,7 +136,7 @@ class Reader:
         scale = min(1.0, self.max_side / max(image.size))
         small = image.resize((round(image.width * scale), round(image.height * scale))) if scale < 1 else image
         # One OCR at a time: either engine already uses every core, and two runs would only thrash.
-        with self._lock:
+        with self.lock:
             start = time.perf_counter()  # engine time only, not the wait for the lock
             lines = self.engine.recognize(small)
         if scale < 1:  # boxes in the coordinates of the stored picture, not of the shrunk copy
@@ -193,14 +193,17 @@ class OcrStage(Stage):
 
     def open_spider(self) -> None:
         started = time.perf_counter()
-        engine = make_engine(self.config.engine, self.config.model_dir, self.config.min_confidence,
-                             self.config.max_side, work_dir=self.config.models_work_dir)
+        config = self.config
+        self._engine_key = (config.engine, config.model_dir, config.min_confidence, config.max_side,
+                            config.models_work_dir)
+        engine, lock = shared_engines.acquire(self._engine_key, lambda: make_engine(
+            config.engine, config.model_dir, config.min_confidence, config.max_side, work_dir=config.models_work_dir))
         self.stats.set_value("adwatch/ocr/engine_load_seconds", round(time.perf_counter() - started, 2))
-        cache = OcrCache(self.config.cache_path) if self.config.cache_path else None
-        self.reader = Reader(engine, cache, max_side=self.config.max_side)
+        cache = OcrCache(config.cache_path) if config.cache_path else None
+        self.reader = Reader(engine, cache, max_side=config.max_side, lock=lock)
 
     def close_spider(self) -> None:
-        self.reader.engine.close()
+        shared_engines.release(self._engine_key)
         if self.reader.cache:
             self.reader.cache.close()
 

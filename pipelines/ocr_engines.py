@@ -13,9 +13,11 @@ Both return lines of normalised text with their box and confidence; bench/ocr.py
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 import warnings
 from collections.abc import Callable
@@ -231,6 +233,7 @@ def _paddleocr_class() -> Any:
     warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
     from paddleocr import PaddleOCR
 
+    logging.getLogger("paddlex").setLevel(logging.WARNING)  # not a "Creating model" line per model to stdout
     return PaddleOCR
 
 
@@ -254,3 +257,34 @@ def make_engine(name: str, model_dir: str = "", min_confidence: float = 0.5, det
         det, rec = paddle_model_dirs(model_dir, work_dir)
         return PaddleOcrEngine(det, rec, min_confidence, det_max_side)
     raise NotConfigured(f"unknown OCR engine {name!r}")
+
+
+class SharedEngines:
+    """One engine per configuration in a process, shared by the crawlers of a sweep, with one lock to take turns.
+
+    A sweep runs its platforms' crawls in one process; each crawl's OCR stage would otherwise load its own copy
+    of the models (paddleocr: ~0.5 GB and seconds each) and two OCR runs would compete for the same cores.
+    The engine is closed when the last stage using it lets go.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[Any, ...], tuple[OcrEngine, threading.Lock, int]] = {}
+
+    def acquire(self, key: tuple[Any, ...], build: Callable[[], OcrEngine]) -> tuple[OcrEngine, threading.Lock]:
+        """The engine for ``key`` (built by ``build`` the first time) and the lock its users share."""
+        with self._lock:  # held while building: a second crawl waits for the first load and shares it
+            engine, turn, users = self._entries.get(key) or (build(), threading.Lock(), 0)
+            self._entries[key] = (engine, turn, users + 1)
+            return engine, turn
+
+    def release(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            engine, turn, users = self._entries.pop(key)
+            if users > 1:
+                self._entries[key] = (engine, turn, users - 1)
+                return
+        engine.close()
+
+
+shared_engines = SharedEngines()

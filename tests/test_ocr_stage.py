@@ -118,6 +118,18 @@ def test_failed_downloads_are_not_read(stage: OcrStage) -> None:
     assert item.ocr == [] and "adwatch/ocr/bad/video" not in _stats(stage)
 
 
+def test_crawls_in_one_process_share_one_engine_and_take_turns(stage: OcrStage, tmp_path: Path) -> None:
+    other = OcrStage.from_crawler(get_crawler(settings_dict={"ADWATCH_DATA_DIR": str(tmp_path),
+                                                             "ADWATCH_OCR_ENGINE": stage.config.engine}))
+    other.open_spider()
+    assert other.reader.engine is stage.reader.engine and other.reader.lock is stage.reader.lock
+    other.close_spider()  # the first stage still reads with it
+    item = AdPost(platform="weibo", post_id="7", url="https://m.weibo.cn/detail/7", media=[
+        _asset(tmp_path / "media", "image", image_bytes("停息挂账 协商还款", 3), ".jpg"),
+    ])
+    assert char_accuracy(image_truth("停息挂账 协商还款", 3), stage.read_item(item).ocr_text) >= 0.85
+
+
 def test_empty_engine_setting_switches_the_stage_off() -> None:
     with pytest.raises(NotConfigured):
         OcrStage.from_crawler(get_crawler(settings_dict={"ADWATCH_OCR_ENGINE": ""}))
@@ -131,12 +143,8 @@ class _BrokenEngine:
     def recognize(self, image):  # type: ignore[no-untyped-def]
         raise RuntimeError("onnxruntime: invalid model")
 
-    def close(self) -> None:
-        pass
-
 
 def test_an_engine_failure_costs_the_text_not_the_post(stage: OcrStage, tmp_path: Path) -> None:
-    stage.reader.engine.close()
     stage.reader.engine = _BrokenEngine()
     item = AdPost(platform="weibo", post_id="5", url="https://m.weibo.cn/detail/5", media=[
         _asset(tmp_path / "media", "image", image_bytes("征信修复", 8), ".jpg"),
