@@ -173,7 +173,7 @@ class OcrStage(Stage):
 
     @classmethod
     def config_from_settings(cls, settings: BaseSettings) -> OcrConfig:
-        engine = settings.get("ADWATCH_OCR_ENGINE", "rapidocr")
+        engine = settings.get("ADWATCH_OCR_ENGINE", "paddleocr")
         if not engine:
             raise NotConfigured("ADWATCH_OCR_ENGINE is empty")
         cache = settings.get("ADWATCH_OCR_CACHE", "")
