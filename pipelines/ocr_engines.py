@@ -187,8 +187,8 @@ class PaddleOcrEngine:
     """PaddleOCR 3.x (text detection + recognition) from local model folders, on PaddlePaddle with oneDNN.
 
     ``det_max_side`` works as for :class:`RapidOcrEngine` (``None``: PaddleOCR's own detector sizing).
-    Every Paddle call runs on one thread of the engine's own: oneDNN keeps its kernels per thread, and the
-    stage's callers come from Twisted's thread pool, where each new thread would build them again.
+    Every Paddle call runs on one thread of the engine's own: Paddle keeps its oneDNN kernel cache per thread, and
+    the stage's callers come from Twisted's thread pool, where each new thread would build the kernels again.
     """
 
     name = "paddleocr"
@@ -208,7 +208,11 @@ class PaddleOcrEngine:
             "cpu_threads": cpu_threads or os.cpu_count() or 1,
             **({"text_det_limit_type": "max", "text_det_limit_side_len": det_max_side} if det_max_side else {}),
         }
-        self._ocr = self._on_thread(lambda: _paddleocr_class()(**options))
+        try:
+            self._ocr = self._on_thread(lambda: _paddleocr_class()(**options))
+        except BaseException:
+            self._thread.shutdown(wait=False)
+            raise
 
     def _on_thread(self, call: Callable[[], _T]) -> _T:
         return self._thread.submit(call).result()
