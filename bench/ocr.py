@@ -110,7 +110,8 @@ def child(engine_name: str, settings: str, n: int, model_dir: str, task: str) ->
         engine.close()
     return {
         "engine": engine_name, "settings": settings, "task": task, "images": len(images),
-        "load_s": load_s, "images_per_s": len(images) / seconds, "cpu_ms": 1000 * cpu / len(images), "accuracy": sum(accuracies) / len(accuracies),
+        "load_s": load_s, "images_per_s": len(images) / seconds, "cpu_ms": 1000 * cpu / len(images),
+        "accuracy": sum(accuracies) / len(accuracies),
         "min_accuracy": min(accuracies), "cache_hits": hows.count("cache"), "peak_rss_mb": peak_rss_mb(),
     }
 

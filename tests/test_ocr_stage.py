@@ -1,4 +1,4 @@
-"""The OCR stage on an item whose media sit in the content-addressed store: sources, frames and bad media."""
+"""The OCR stage, per engine, on items whose media sit in the content-addressed store: sources, frames, bad media."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_failed_downloads_are_not_read(stage: OcrStage) -> None:
     assert item.ocr == [] and "adwatch/ocr/bad/video" not in _stats(stage)
 
 
-def test_crawls_in_one_process_share_one_engine_and_take_turns(stage: OcrStage, tmp_path: Path) -> None:
+def test_crawls_in_one_process_share_one_engine_and_its_lock(stage: OcrStage, tmp_path: Path) -> None:
     other = OcrStage.from_crawler(get_crawler(settings_dict={"ADWATCH_DATA_DIR": str(tmp_path),
                                                              "ADWATCH_OCR_ENGINE": stage.config.engine}))
     other.open_spider()
