@@ -307,6 +307,8 @@ _ALIAS_CONTEXT: dict[str, str] = {
     "薇": "薇(?<=加薇)", "v": "v(?<=加v)(?![a-z])", "威": "威(?<=加威)(?!力|胁|风|望|尼斯|士忌|海)",
     # 正信/证信 are ordinary words (公正信息, 保证信用): alias only before credit-record words.
     "正信": f"正信(?={_CREDIT_NEXT})",
+    # 征xin / 征xing is pinyin mixed in (the phonetic matcher reads it), not the alias 征x.
+    "征x": "征x(?![a-z])",
     "证信": f"证信(?={_CREDIT_NEXT})",
 }
 
