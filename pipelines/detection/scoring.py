@@ -35,6 +35,7 @@ SHORT_KINDS = ("comment", "bio")
 SHORT_CHARS = 100
 SHORT_SCORE = 0.6
 SHORT_MIN_SERVICE = 0.5  # 上岸 / 口子 / 下款 alone are too ambiguous even in a short text
+SHORT_MIN_CTA = 0.4  # "电话" / "联系" alone are mentions; "私我" / "找我" / "加微信" call
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
 POST = "post"
 
@@ -95,6 +96,8 @@ class Scorer:
         self.threshold = threshold
         self.model = model
         self._order = {c: i for i, c in enumerate(lexicon.categories)}
+        # The training script sets a list here to collect the model's input of every unit it would score.
+        self.record: list[tuple[str, dict[str, float]]] | None = None
 
     def decide(
         self, texts: list[tuple[str, str]], units: list[str], compact: str, matches: list[Any],
@@ -159,24 +162,38 @@ class Scorer:
         lexicon_score = score
         reason = "lexicon"
         short = length <= SHORT_CHARS
-        if short and strongest >= SHORT_MIN_SERVICE and ev[CTA] > 0 and not ev[NEGATIVE] and score < SHORT_SCORE:
+        called = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
+        if short and strongest >= SHORT_MIN_SERVICE and called and not ev[NEGATIVE] and score < SHORT_SCORE:
             score, reason = SHORT_SCORE, "short text"
         verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
-        if self.model is not None and (per_category or ev[CONTEXT] or ev[OUTCOME]):
+        if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME]):
             situation = bool(ev[CONTEXT]) or bool(hints)
             structure = structure_features(
                 situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
                 round(ev[NEGATIVE], 2), quoted, short,
             )
             verdict.structure = [s for s in structure if "+" not in s and s != "$short"]
-            result = self.model.predict(features(compact, structure), explain=6)
+            feats = features(compact, structure)
+            if self.record is not None:
+                self.record.append((unit, feats))
+            if self.model is None:
+                return self._finish(verdict, score, reason, per_category, hints)
+            result = self.model.predict(feats, explain=6)
             verdict.probability, verdict.top = result.probability, result.top
             pitch = (situation or per_category) and (ev[OUTCOME] or ev[CTA] or contact_kinds or per_category)
-            if score >= self.threshold:
-                if reason == "lexicon" and not contact_kinds and result.probability < VETO:
-                    score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
-            elif pitch and result.probability >= self.threshold:
-                score, reason = result.probability, "intent model"
+            if score >= self.threshold and reason != "intent model" and not contact_kinds and result.probability < VETO:
+                score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
+            elif pitch and result.probability > score:
+                # The score is the stronger of the two readings, so the threshold alone decides.
+                score = result.probability
+                if score >= self.threshold and verdict.score < self.threshold:
+                    reason = "intent model"
+        return self._finish(verdict, score, reason, per_category, hints)
+
+    def _finish(
+        self, verdict: UnitVerdict, score: float, reason: str, per_category: dict[str, float], hints: dict[str, float]
+    ) -> UnitVerdict:
+        verdict.reason = reason
         verdict.score = score
         verdict.flagged = score >= self.threshold
         source = per_category or (hints if verdict.flagged else {})
