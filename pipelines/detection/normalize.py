@@ -118,7 +118,7 @@ BOUNDARY_CHAR = "丄"
 INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u200b\u200c\u200d\u200e\u200f" \
     "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c" \
     "\u206d\u206e\u206f\u3164\ufe00\ufe01\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c" \
-    "\ufe0d\ufe0e\ufe0f\ufeff\uffa0"
+    "\ufe0d\ufe0e\ufe0f\ufeff\uffa0\u20e3"  # … and the keycap mark (1️⃣ = "1" + FE0F + 20E3)
 
 # Plus signs read as 加 ("➕V" = "加V"); kept through separator removal for that reason.
 PLUS_SIGNS = "+＋➕﹢⊕✚"
@@ -363,13 +363,41 @@ def _light_tells() -> re.Pattern[str]:
     return re.compile(_fold_re().pattern[:-1] + INVISIBLE + "]")
 
 
+ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
+@lru_cache(maxsize=4096)
+def _astral_char(c: str) -> str:
+    """Styled letters and digits outside the BMP (𝐀 𝟏 🅰 🄰 🇦 …) → plain lower-case ones; others unchanged."""
+    cp = ord(c)
+    for base in (0x1F150, 0x1F170, 0x1F130, 0x1F1E6):  # negative circled / negative squared / squared / regional
+        if base <= cp < base + 26:
+            return chr(ord("a") + cp - base)
+    n = unicodedata.normalize("NFKC", c)
+    return n.lower() if len(n) == 1 and n.isascii() and n.isalnum() else c
+
+
+def fold_astral(m: Mapped) -> Mapped:
+    """One character each: styled mathematical / enclosed letters and digits (NFKC and the emoji letter blocks)."""
+    return m.derive(ASTRAL.sub(lambda hit: _astral_char(hit.group()), m.text), None)
+
+
+# Digit words glued to an id ("zhang三五六七", "abc幺二三"): digits there, however few.
+ID_DIGIT_WORDS = re.compile(f"(?<=[a-z0-9_]{{3}})[{''.join(DIGIT_WORDS)}]{{2,}}")
+
+
 def light_view(text: str) -> Mapped:
     """Folded text that keeps spaces and punctuation (for contacts)."""
     m = Mapped.of(text)
     # One scan spares most texts (nothing invisible, nothing to fold) the two steps' own scans.
     if _light_tells().search(text):
         m = fold_chars(strip_invisible(m))
-    return digit_words(m)
+    if ASTRAL.search(m.text):
+        m = fold_astral(m)
+    m = digit_words(m)
+    if ID_DIGIT_WORDS.search(m.text):
+        m = m.derive(ID_DIGIT_WORDS.sub(lambda hit: hit.group().translate(DIGIT_TABLE), m.text), None)
+    return m
 
 
 def compact_view(light: Mapped) -> Mapped:

@@ -36,6 +36,7 @@ SHORT_CHARS = 100
 SHORT_SCORE = 0.6
 SHORT_MIN_SERVICE = 0.5  # 上岸 / 口子 / 下款 alone are too ambiguous even in a short text
 SHORT_MIN_CTA = 0.4  # "电话" / "联系" alone are mentions; "私我" / "找我" / "加微信" call
+PITCH_MAX_WARNING = 0.75  # warning / news wording this strong keeps the model from flagging on its own
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
 POST = "post"
 
@@ -180,7 +181,12 @@ class Scorer:
                 return self._finish(verdict, score, reason, per_category, hints)
             result = self.model.predict(feats, explain=6)
             verdict.probability, verdict.top = result.probability, result.top
-            pitch = (situation or per_category) and (ev[OUTCOME] or ev[CTA] or contact_kinds or per_category)
+            # A pitch has all three parts: a situation (or a service named), a promised outcome (or the service
+            # itself) and a call to action or contact; and it does not read as a warning.
+            pitch = (
+                (situation or per_category) and (ev[OUTCOME] or per_category) and (ev[CTA] or contact_kinds)
+                and ev[NEGATIVE] < PITCH_MAX_WARNING
+            )
             if score >= self.threshold and reason != "intent model" and not contact_kinds and result.probability < VETO:
                 score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
             elif pitch and result.probability > score:

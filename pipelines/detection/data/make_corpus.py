@@ -98,6 +98,22 @@ NEG_PARTS = {
         "{sit}，信了“{outcome}”的鬼话，交了钱就被拉黑，大家别上当", "吐槽：所谓{svc}团队收了钱就跑路，投诉无门",
         "之前花{amt}找人{svc}，结果被骗，现在只想提醒后来的人",
     ],
+    "diary": [
+        "经过{y}年努力，终于把网贷全部还清，{outcome}，感谢自己", "今天去银行打了征信报告，{outcome}，开心，准备买房了",
+        "{sit}的日子终于过去了，自己一笔一笔还完的，现在{outcome}", "记账第{n}天：{sit}，这个月还了{amt}，慢慢来",
+        "{sit}，我没有找任何中介，自己跟{bank}打电话谈的，现在{outcome}，有同样情况的可以私信交流经验",
+        "催收天天打电话到我单位，领导都知道了，我该怎么办，有懂的朋友私信我一下", "{sit}，有没有过来人说说会怎么样，私信也行",
+        "{sit}，请问大家都是怎么处理的？评论区说说", "还清最后一笔{bank}，{outcome}，记录一下这一刻",
+    ],
+    "victim_contact": [
+        "我被一个说能让{outcome}的“法务公司”骗了{amt}，有没有人一起维权，加我微信 {contact} 建群",
+        "曝光：这个号说能{svc}，收了钱就拉黑，他的{contact}，大家别上当", "被所谓{svc}团队骗了，对方电话{phone}，已报警",
+        "谁还被{svc}骗过？我们一起去报案，联系我 {contact}",
+    ],
+    "job": [
+        "招聘催收专员，底薪5000+提成，要求普通话标准，有意者联系电话{phone}", "诚聘贷后管理专员，有催收经验优先，简历发{contact}",
+        "银行信用卡中心招聘客服，负责逾期提醒，{contact}", "律所招聘律师助理，处理金融借款纠纷，有意者{cta}",
+    ],
     "unrelated": [
         "手机屏幕碎了，去店里修复了一下，花了两百", "古建筑修复工程顺利完成，再现百年风貌", "系统漏洞已修复，请更新到最新版本",
         "考研{y}战终于上岸了，感谢自己没放弃", "考公上岸经验分享，需要资料的评论区留言", "网站SEO优化、关键词排名优化，欢迎咨询",
@@ -371,7 +387,7 @@ def build(seed: int, seeds: Path | None) -> tuple[list[dict], list[dict]]:
         held += ads(kind, keep, max(20, n // 5))
     for kind, templates in NEG_PARTS.items():
         fit, keep = split_templates(templates, 0.25)
-        n = 450 if kind in ("antifraud", "borrower", "victim", "unrelated") else 300
+        n = 450 if kind in ("antifraud", "borrower", "victim", "unrelated", "diary") else 300
         train += negatives(kind, fit, n)
         held += negatives(kind, keep, max(30, n // 5))
     if seeds and seeds.exists():
