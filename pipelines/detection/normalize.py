@@ -15,8 +15,11 @@ Two views are built from one post text:
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import unicodedata
+from pathlib import Path
 from bisect import bisect_right
 from itertools import accumulate
 from functools import lru_cache
@@ -196,8 +199,39 @@ def fold_table() -> dict[int, str]:
             table[ord(c)] = folded
     for c in INVISIBLE:
         table.pop(ord(c), None)
+    for glyph, target in confusables().items():
+        if ord(glyph) < 0x10000 and ord(glyph) not in table:
+            table[ord(glyph)] = GLYPHS.get(target, target)
     table.update({ord(c): v for c, v in GLYPHS.items()})
     return table
+
+
+def _is_ideograph(c: str) -> bool:
+    return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or ord(c) >= 0x20000
+
+
+@lru_cache(maxsize=1)
+def confusables() -> dict[str, str]:
+    """Look-alike characters → the letter, digit or Chinese character they pass for, from Unicode's confusables
+    table (package ``confusable_homoglyphs``): Cyrillic / Greek / styled letters (ѵх → vx), katakana and radicals
+    that pass for characters (ロ → 口, エ → 工, ⺅ → 亻). Ideographs are never re-mapped: the table also pairs
+    real characters (土 / 士, 口 / 囗) that are different words."""
+    spec = importlib.util.find_spec("confusable_homoglyphs")
+    if spec is None or spec.origin is None:  # pragma: no cover - pinned in requirements.txt
+        return {}
+    data = json.loads(Path(spec.origin).with_name("confusables.json").read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    for target, entries in data.items():
+        if len(target) != 1 or not ((target.isascii() and target.isalnum()) or "\u4e00" <= target <= "\u9fff"):
+            continue
+        for entry in entries:
+            glyph = entry["c"]
+            if len(glyph) != 1 or glyph.isascii() or _is_ideograph(glyph):
+                continue
+            if unicodedata.normalize("NFKC", glyph) != glyph:  # NFKC folds it already
+                continue
+            out.setdefault(glyph, target.lower())
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -374,7 +408,9 @@ def _astral_char(c: str) -> str:
         if base <= cp < base + 26:
             return chr(ord("a") + cp - base)
     n = unicodedata.normalize("NFKC", c)
-    return n.lower() if len(n) == 1 and n.isascii() and n.isalnum() else c
+    if len(n) == 1 and n.isascii() and n.isalnum():
+        return n.lower()
+    return confusables().get(c, c)
 
 
 def fold_astral(m: Mapped) -> Mapped:
