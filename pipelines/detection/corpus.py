@@ -52,7 +52,9 @@ def map_sources(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if name == "post":
             name = "text"
         elif name in NUMBERED:
-            name, counters[name] = f"{name}:{counters[name]}", counters[name] + 1
+            k = counters[name]
+            counters[name] = k + 1
+            name = f"{name}:{k}"
         out.append((name, str(text or "")))
     return out
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -363,9 +364,14 @@ def seed_sentences(seeds: Path) -> list[dict]:
 
 
 def split_templates(templates: list, held: float) -> tuple[list, list]:
-    """Every fifth-or-so template goes to the held-out split only (at least one each side)."""
-    k = max(1, round(len(templates) * held))
-    return templates[k:], templates[:k]
+    """About ``held`` of the templates go to the held-out split only, chosen by a hash of the template itself, so
+    a template shared by several kinds lands on the same side everywhere (at least one template each side)."""
+    cut = int(held * 1000)
+    keep = [t for t in templates if zlib.crc32(repr(t).encode()) % 1000 < cut]
+    fit = [t for t in templates if t not in keep]
+    if not keep or not fit:
+        keep, fit = templates[:1], templates[1:]
+    return fit, keep
 
 
 AD_KINDS: dict[str, tuple[list, int]] = {
@@ -396,6 +402,8 @@ def build(seed: int, seeds: Path | None) -> tuple[list[dict], list[dict]]:
         k = len(sentences) // 5
         held += sentences[:k]
         train += sentences[k:]
+    seen_train = {item.get("text") or repr(item.get("sources")) for item in train}
+    held[:] = [item for item in held if (item.get("text") or repr(item.get("sources"))) not in seen_train]
     for prefix, items in (("train", train), ("held", held)):
         seen: set[str] = set()
         unique = []
