@@ -31,7 +31,7 @@ from pipelines.detection.intent import STRUCTURE_NAMES, load_model
 from pipelines.detection.lexicon import CATEGORY, CONTEXT, CTA, NEGATIVE, OUTCOME, Lexicon, load_lexicon
 from pipelines.detection.matcher import Matcher
 from pipelines.detection.normalize import BOUNDARY, Mapped, compact_view, light_view
-from pipelines.detection.phonetic import PhoneticMatcher
+from pipelines.detection.phonetic import LATIN_RUN, PhoneticMatcher
 from pipelines.detection.scoring import Scorer, UnitVerdict, unit_of
 
 __all__ = ["Detection", "Detector", "Match", "source_label"]
@@ -197,7 +197,9 @@ class Detector:
         light = light_view(joined)
         compact = compact_view(light)
         hits: list[tuple[int, int, int, str]] = [(s, e, i, "") for s, e, i in self.matcher.find_ids(compact.text)]
-        for hit in self.phonetic.find(compact.text):
+        # Matching by sound only where something else already speaks of these things (any lexicon word, a
+        # call to action among them) or latin letters may spell pinyin: everyday chatter is spared the pass.
+        for hit in self.phonetic.find(compact.text) if hits or LATIN_RUN.search(compact.text) else ():
             i = self._term_ids.get((hit.term.kind, hit.term.term))
             if i is not None:
                 hits.append((hit.start, hit.end, i, hit.via))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,14 +58,6 @@ def structure_features(
     return out
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The model's probability and the features that weighed most (name, contribution), strongest first."""
-
-    probability: float
-    top: list[tuple[str, float]]
-
-
 class IntentModel:
     """The trained weights; ``predict`` scores one text's features."""
 
@@ -80,19 +71,21 @@ class IntentModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(data["weights"], float(data["bias"]), data.get("meta"))
 
-    def predict(self, feats: dict[str, float], explain: int = 0) -> Verdict:
+    def predict(self, feats: dict[str, float]) -> float:
+        """The probability that the text is a pitch."""
         weights = self.weights
         z = self.bias
-        contributions: list[tuple[str, float]] = []
         for name, value in feats.items():
             w = weights.get(name)
             if w is not None:
                 z += w * value
-                if explain:
-                    contributions.append((name, w * value))
-        p = 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
-        top = sorted(contributions, key=lambda c: -abs(c[1]))[:explain] if explain else []
-        return Verdict(round(p, 3), top)
+        return round(1.0 / (1.0 + math.exp(-z)), 3) if z > -60 else 0.0
+
+    def explain(self, feats: dict[str, float], n: int = 6) -> list[tuple[str, float]]:
+        """The ``n`` features that weighed most (name, contribution), strongest first."""
+        weights = self.weights
+        contributions = [(name, weights[name] * value) for name, value in feats.items() if name in weights]
+        return sorted(contributions, key=lambda c: -abs(c[1]))[:n]
 
 
 @lru_cache(maxsize=2)

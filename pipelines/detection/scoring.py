@@ -58,8 +58,13 @@ class UnitVerdict:
     categories: list[tuple[str, float]]
     reason: str  # lexicon | short text | intent model | overruled by intent model | —
     probability: float | None = None
-    top: list[tuple[str, float]] = field(default_factory=list)
     structure: list[str] = field(default_factory=list)
+    explain: Callable[[], list[tuple[str, float]]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def top(self) -> list[tuple[str, float]]:
+        """The model features that weighed most (name, contribution), strongest first (worked out on demand)."""
+        return self.explain() if self.explain else []
 
     def describe(self, label: Callable[[str], str], names: dict[str, str]) -> str:
         where = "the post" if self.unit == POST else label(self.unit)
@@ -104,16 +109,23 @@ class Scorer:
         self, texts: list[tuple[str, str]], units: list[str], compact: str, matches: list[Any],
         contacts: list[Contact], best: dict[str, dict[int, tuple[float, int, bool]]],
     ) -> PostVerdict:
-        segments = compact.split(BOUNDARY_CHAR)
-        if len(segments) != len(texts):  # a text held the boundary character itself
-            segments = [normalize(t) for _, t in texts]
         verdicts = []
-        for unit, unit_best in best.items():
-            unit_texts = [i for i, u in enumerate(units) if u == unit]
-            kinds = {c.kind for c in contacts if unit_of(c.source) == unit}
-            length = sum(len(texts[i][1]) for i in unit_texts)
-            text = "".join(segments[i] for i in unit_texts) if len(unit_texts) > 1 else segments[unit_texts[0]]
+        if len(best) == 1 and len(set(units)) == 1:  # the usual post: one unit, all its texts
+            unit, unit_best = next(iter(best.items()))
+            kinds = {c.kind for c in contacts}
+            length = sum(len(t) for _, t in texts)
+            text = compact.replace(BOUNDARY_CHAR, "") if len(texts) > 1 else compact
             verdicts.append(self._unit(unit, unit_best, matches, kinds, length, text))
+        else:
+            segments = compact.split(BOUNDARY_CHAR)
+            if len(segments) != len(texts):  # a text held the boundary character itself
+                segments = [normalize(t) for _, t in texts]
+            for unit, unit_best in best.items():
+                unit_texts = [i for i, u in enumerate(units) if u == unit]
+                kinds = {c.kind for c in contacts if unit_of(c.source) == unit}
+                length = sum(len(texts[i][1]) for i in unit_texts)
+                text = "".join(segments[i] for i in unit_texts)
+                verdicts.append(self._unit(unit, unit_best, matches, kinds, length, text))
         flagged = [v for v in verdicts if v.flagged]
         pool = flagged or verdicts
         lead = max(pool, key=lambda v: (v.score, v.unit == POST))
@@ -169,31 +181,37 @@ class Scorer:
         verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
         if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME]):
             situation = bool(ev[CONTEXT]) or bool(hints)
-            structure = structure_features(
-                situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
-                round(ev[NEGATIVE], 2), quoted, short,
-            )
-            verdict.structure = [s for s in structure if "+" not in s and s != "$short"]
-            feats = features(compact, structure)
-            if self.record is not None:
-                self.record.append((unit, feats))
-            if self.model is None:
-                return self._finish(verdict, score, reason, per_category, hints)
-            result = self.model.predict(feats, explain=6)
-            verdict.probability, verdict.top = result.probability, result.top
             # A pitch has all three parts: a situation (or a service named), a promised outcome (or the service
             # itself) and a call to action or contact; and it does not read as a warning.
-            pitch = (
+            pitch = bool(
                 (situation or per_category) and (ev[OUTCOME] or per_category) and (ev[CTA] or contact_kinds)
                 and ev[NEGATIVE] < PITCH_MAX_WARNING
             )
-            if score >= self.threshold and reason != "intent model" and not contact_kinds and result.probability < VETO:
-                score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
-            elif pitch and result.probability > score:
-                # The score is the stronger of the two readings, so the threshold alone decides.
-                score = result.probability
-                if score >= self.threshold and verdict.score < self.threshold:
-                    reason = "intent model"
+            flagged = score >= self.threshold
+            # The model runs only where it can change the verdict: to overrule a lexicon flag that has no contact,
+            # or to flag a pitch the lexicon did not (most posts need neither: their cost stays the lexicon's).
+            can_overrule = flagged and reason != "intent model" and not contact_kinds
+            if self.record is not None or can_overrule or (pitch and not flagged):
+                structure = structure_features(
+                    situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
+                    round(ev[NEGATIVE], 2), quoted, short,
+                )
+                verdict.structure = [s for s in structure if "+" not in s and s != "$short"]
+                feats = features(compact, structure)
+                if self.record is not None:
+                    self.record.append((unit, feats))
+                if self.model is None:
+                    return self._finish(verdict, score, reason, per_category, hints)
+                probability = self.model.predict(feats)
+                verdict.probability = probability
+                verdict.explain = lambda: self.model.explain(feats, 6)  # type: ignore[union-attr]
+                if can_overrule and probability < VETO:
+                    score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
+                elif pitch and probability > score:
+                    # The score is the stronger of the two readings, so the threshold alone decides.
+                    score = probability
+                    if score >= self.threshold and not flagged:
+                        reason = "intent model"
         return self._finish(verdict, score, reason, per_category, hints)
 
     def _finish(
