@@ -45,6 +45,8 @@ EVIDENCE_NAMES = {
 # quoted call to action not at all. An opening mark without its closing one quotes to the end of the text.
 QUOTED_CATEGORY_FACTOR = 0.5
 QUOTES = re.compile(r"“[^”丄]*(?:”|丄|$)|「[^」丄]*(?:」|丄|$)|『[^』丄]*(?:』|丄|$)|《[^》丄]*》|\"[^\"丄]*(?:\"|丄|$)")
+# Latin words in the light view (spaces and punctuation still there), for the word-by-word pass.
+LATIN_TOKEN = re.compile(r"(?<![a-z0-9])[a-z]{2,}(?![a-z0-9])")
 # What a term found by sound counts for, against the same term as written.
 VIA_FACTOR = {"": 1.0, "pinyin": 0.9, "homophone": 0.85, "initials": 0.7}
 
@@ -207,8 +209,14 @@ class Detector:
         matches: list[Match] = []
         # Per unit: per evidence key, the strongest (weight, index of its match, found only by sound).
         best: dict[str, dict[int, tuple[float, int, bool]]] = {}
-        if hits:
-            self._matches(hits, compact, joined, texts, starts, units, matches, best)
+        tokens = self._latin_tokens(light, {h[2] for h in hits}) if hits or LATIN_RUN.search(compact.text) else []
+        if hits or tokens:
+            n = len(hits)
+            origs = compact.origs([h[0] for h in hits] + [h[1] - 1 for h in hits]) if hits else []
+            token_origs = light.origs([h[0] for h in tokens] + [h[1] - 1 for h in tokens]) if tokens else []
+            found = [(s, last, i, via) for (_, _, i, via), s, last in zip(hits, origs, origs[n:])]
+            found += [(s, last, i, via) for (_, _, i, via), s, last in zip(tokens, token_origs, token_origs[len(tokens):])]
+            self._matches(found, joined, texts, starts, units, matches, best)
         contacts = []
         for c in find_contacts(light, joined, ""):
             k = bisect_right(starts, c.start) - 1
@@ -225,20 +233,37 @@ class Detector:
             self.lexicon.labels.get(verdict.category), verdict.categories, verdict.units,
         )
 
+    def _latin_tokens(self, light: Mapped, found: set[int]) -> list[tuple[int, int, int, str]]:
+        """Latin words as written, one by one (light-view positions): the compact view glues ``zwjm｜zwyh`` or
+        ``fan cui shou｜ljcs`` into one run that is no spelling and no pinyin, though each word is."""
+        out: list[tuple[int, int, int, str]] = []
+        for token in LATIN_TOKEN.finditer(light.text):
+            word = token.group()
+            term = self.lexicon.spellings.get(word)
+            if term is not None:
+                i = self._term_ids.get((term.kind, term.term))
+                if i is not None and i not in found:
+                    out.append((token.start(), token.end(), i, ""))
+                continue
+            for hit in self.phonetic.find(word):
+                i = self._term_ids.get((hit.term.kind, hit.term.term))
+                if i is not None and i not in found:
+                    out.append((token.start() + hit.start, token.start() + hit.end, i, hit.via))
+        return out
+
     def _matches(
-        self, hits: list[tuple[int, int, int, str]], compact: Mapped, joined: str, texts: list[tuple[str, str]],
+        self, hits: list[tuple[int, int, int, str]], joined: str, texts: list[tuple[str, str]],
         starts: list[int], units: list[str], matches: list[Match], best: dict[str, dict[int, tuple[float, int, bool]]],
     ) -> None:
-        """The hits as evidence (source, offsets into that source's original text, snippet, weight) appended to
-        ``matches``; per unit and evidence key, the strongest weight and which match gave it into ``best``."""
+        """The hits — (first, last original position, term id, how found) — as evidence (source, offsets into
+        that source's original text, snippet, weight) appended to ``matches``; per unit and evidence key, the
+        strongest weight and which match gave it into ``best``."""
         # Quotations do not overlap: only the last one opening before a hit can hold it.
         quotes = [q.span() for q in QUOTES.finditer(joined)] if _has_quotes(joined) else []
         quote_starts = [qs for qs, _ in quotes]
-        n = len(hits)
-        origs = compact.origs([h[0] for h in hits] + [h[1] - 1 for h in hits])
-        texts_of = [0] * n if len(texts) == 1 else [bisect_right(starts, s) - 1 for s in origs[:n]]
+        texts_of = [0] * len(hits) if len(texts) == 1 else [bisect_right(starts, h[0]) - 1 for h in hits]
         evidence = self._evidence
-        for (_, _, i, via), s, last, k in zip(hits, origs, origs[n:], texts_of):
+        for (s, last, i, via), k in zip(hits, texts_of):
             e = last + 1
             source, text = texts[k]
             ls, le = s - starts[k], e - starts[k]
