@@ -88,7 +88,7 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
 
 
 @lru_cache(maxsize=1)
-def _homophone_index() -> dict[str, list[str]]:
+def homophone_index() -> dict[str, list[str]]:
     """Toneless pinyin → the common characters read that way (GB2312 level 1, the 3755 most used)."""
     index: dict[str, list[str]] = {}
     for b1 in range(0xB0, 0xD8):
@@ -125,7 +125,7 @@ def spelling_variants(term: str, homophones: bool = True) -> set[str]:
         for r in rs:
             out.add("".join(chars[:i]) + r + "".join(chars[i + 1 :]))
             if homophones and len(chars) >= 4:
-                for h in _homophone_index().get(r, ()):
+                for h in homophone_index().get(r, ()):
                     out.add("".join(chars[:i]) + h + "".join(chars[i + 1 :]))
     out.discard(term)
     return out

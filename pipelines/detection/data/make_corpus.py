@@ -26,6 +26,8 @@ import opencc
 import pypinyin
 import yaml
 
+from pipelines.detection.lexicon import homophone_index
+
 HERE = Path(__file__).resolve().parent
 R = random.Random()
 
@@ -245,19 +247,9 @@ def homophone_of(word: str) -> str:
     return "".join(chars)
 
 
-_HOMO: dict[str, list[str]] = {}
-
-
 def _homophones() -> dict[str, list[str]]:
-    if not _HOMO:
-        for b1 in range(0xB0, 0xD8):
-            for b2 in range(0xA1, 0xFF):
-                try:
-                    c = bytes((b1, b2)).decode("gb2312")
-                except UnicodeDecodeError:
-                    continue
-                _HOMO.setdefault(pypinyin.lazy_pinyin(c)[0], []).append(c)
-    return _HOMO
+    """Toneless reading → GB2312's common characters read that way (the lexicon's own table)."""
+    return homophone_index()
 
 
 def ocr_noise(text: str) -> str:
