@@ -140,6 +140,9 @@ class PhoneticMatcher:
         self.strings = list(entries)
         self.terms = list(entries.values())
         self.automaton = ahocorasick_rs.AhoCorasick(self.strings, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        # Read the dictionary now, with the rest of the build, not at the first homophone of a crawl (where it
+        # would hold up the reactor for a moment).
+        _dictionary()
 
     def code_view(self, text: str) -> tuple[str, list[tuple[int, int]] | None]:
         """The text as syllable codes, and (when latin pinyin was cut, so positions moved) each code's span."""
@@ -189,7 +192,7 @@ class PhoneticMatcher:
 
 @lru_cache(maxsize=1)
 def _dictionary() -> frozenset[str]:
-    """Words of two to four characters in jieba's dictionary (read once, when first needed)."""
+    """Words of two to four characters in jieba's dictionary (read once per process)."""
     spec = importlib.util.find_spec("jieba")
     if spec is None or spec.origin is None:  # pragma: no cover - jieba is pinned
         return frozenset()
