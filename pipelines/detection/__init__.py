@@ -201,7 +201,8 @@ class Detector:
         hits: list[tuple[int, int, int, str]] = [(s, e, i, "") for s, e, i in self.matcher.find_ids(compact.text)]
         # Matching by sound only where something else already speaks of these things (any lexicon word, a
         # call to action among them) or latin letters may spell pinyin: everyday chatter is spared the pass.
-        for hit in self.phonetic.find(compact.text) if hits or LATIN_RUN.search(compact.text) else ():
+        latin = LATIN_RUN.search(compact.text) is not None
+        for hit in self.phonetic.find(compact.text) if hits or latin else ():
             i = self._term_ids.get((hit.term.kind, hit.term.term))
             if i is not None:
                 hits.append((hit.start, hit.end, i, hit.via))
@@ -209,7 +210,7 @@ class Detector:
         matches: list[Match] = []
         # Per unit: per evidence key, the strongest (weight, index of its match, found only by sound).
         best: dict[str, dict[int, tuple[float, int, bool]]] = {}
-        tokens = self._latin_tokens(light, {h[2] for h in hits}) if hits or LATIN_RUN.search(compact.text) else []
+        tokens = self._latin_tokens(light, {h[2] for h in hits}) if latin else []
         if hits or tokens:
             n = len(hits)
             origs = compact.origs([h[0] for h in hits] + [h[1] - 1 for h in hits]) if hits else []

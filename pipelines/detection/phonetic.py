@@ -66,30 +66,30 @@ def _tables() -> tuple[dict[int, str], dict[str, str], dict[int, tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
-def _syllable_re() -> re.Pattern[str]:
-    """Plain (unfolded) pinyin syllables, longest first, for cutting latin runs."""
+def _syllables() -> frozenset[str]:
+    """Plain (unfolded) pinyin syllables, for cutting latin runs."""
     plain: set[str] = set()
     for spec in pinyin_dict.values():
         plain.update(r.translate(_TONES).replace("v", "u") for r in spec.split(",") if r)
-    plain = {p for p in plain if p.isascii() and p.isalpha() and p not in ("m", "n", "ng", "hm", "hng", "ng", "r")}
-    return re.compile("|".join(sorted(plain, key=len, reverse=True)))
+    return frozenset(p for p in plain if p.isascii() and p.isalpha() and p not in ("m", "n", "ng", "hm", "hng", "r"))
 
 
 @lru_cache(maxsize=4096)
 def split_pinyin(run: str) -> tuple[str, ...] | None:
     """Cut a latin run into pinyin syllables (fewest syllables), or None if it is not pinyin."""
     n = len(run)
+    syllables = _syllables()
     best: list[tuple[str, ...] | None] = [None] * (n + 1)
     best[0] = ()
-    syllables = _syllable_re()
     for i in range(n):
-        if best[i] is None:
+        done = best[i]
+        if done is None:
             continue
-        for j in range(min(n, i + 6), i, -1):
-            if syllables.fullmatch(run, i, j):
-                cand = best[i] + (run[i:j],)  # type: ignore[operator]
-                if best[j] is None or len(cand) < len(best[j]):  # type: ignore[arg-type]
-                    best[j] = cand
+        for j in range(i + 1, min(n, i + 6) + 1):
+            if run[i:j] in syllables:
+                old = best[j]
+                if old is None or len(done) + 1 < len(old):
+                    best[j] = done + (run[i:j],)
     return best[n]
 
 
