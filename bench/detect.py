@@ -1,11 +1,13 @@
-"""Benchmark: detection throughput (normalise + match + contacts + score) against a naive baseline.
+"""Benchmark: detection throughput (normalise + match + contacts + score + intent model) against a naive baseline.
 
     .venv/bin/python bench/detect.py [--posts 100000] [--seed 1] [--naive-sample 2000] [--repeat 3]
 
-Generates posts (ads, warnings, news, everyday chatter; some disguised, some with OCR text), then times on the
+Generates posts (ads, soft pitches, warnings, news, everyday chatter; some disguised, some with OCR text, one in
+ten with the author's bio and comments), then times on the
 same posts in the same run:
   * adwatch's normalise + match + contacts (the scope of the issue's target, and of the naive baseline), and
-  * adwatch's whole Detector.detect (one process, i.e. one core: also evidence, score, explanation), over every
+  * adwatch's whole Detector.detect (one process, i.e. one core: also phonetic matching, evidence, per-unit
+    scores and the intent model where it can change the verdict; the explanation is built on demand), over every
     post, and
   * the naive approach the issue names, one compiled regex per term, searched in the lower-cased text of every
     source, plus the same contact patterns — no normalisation at all. The baseline (the ratio the issue asks
@@ -55,6 +57,14 @@ CHATTER = [
     "考研倒计时100天，加油", "猫咪今天又把花瓶打翻了", "地铁上人好多，挤死了", "周末去爬山，风景很美",
 ]
 EMOJI = ["🔥", "💰", "✨", "👉", "😊", "❤️"]
+# Soft pitches (no service word: situation, promised outcome, call to action) and what comment sections and
+# bios hold, so the intent model and the per-unit judging are in the measured path too.
+SOFT_BITS = [
+    "征信报告一片红？我们让你的记录变干净", "催收电话太多？一周后手机就安静了", "保费可以全额退回，一分不少",
+    "有逾期记录照样能借，当天到账", "zheng xin xiu fu 找我们", "崔收天天打电话？蒸信也能处理",
+]
+COMMENTS = ["同问", "楼主说得对", "需要停息挂账的私", "征信修复找我 vx: zx_fix88", "太难了", "已关注", "求方法"]
+BIOS = ["热爱生活", "专注停息挂账8年｜vx: tingxi_88", "记录日常", "法务团队｜债务优化｜全国可办", "摄影爱好者"]
 
 
 def _disguise(text: str, rng: random.Random) -> str:
@@ -78,7 +88,9 @@ def make_posts(n: int, seed: int) -> list[list[tuple[str, str]]]:
         p = f"1{rng.choice('3456789')}{rng.randint(0, 999999999):09d}"
         q = str(rng.randint(10000, 9999999999))
         kind = rng.random()
-        if kind < 0.35:  # ad
+        if kind < 0.1:  # soft pitch
+            parts = [rng.choice(SOFT_BITS), rng.choice(CTA_BITS).format(w=w, p=p, q=q)]
+        elif kind < 0.35:  # ad
             parts = rng.sample(AD_BITS, rng.randint(1, 3)) + [rng.choice(CTA_BITS).format(w=w, p=p, q=q)]
         elif kind < 0.6:  # hard negative
             parts = rng.sample(NEG_BITS, rng.randint(1, 2)) + rng.sample(CHATTER, 1)
@@ -89,6 +101,9 @@ def make_posts(n: int, seed: int) -> list[list[tuple[str, str]]]:
         sources = [("title", rng.choice(CHATTER)[:12]), ("text", text)]
         if rng.random() < 0.2:
             sources.append(("image:0", _disguise(rng.choice(AD_BITS + NEG_BITS + CHATTER), rng)))
+        if rng.random() < 0.1:  # a crawl that collected the author's bio and a few comments
+            sources.append(("bio", rng.choice(BIOS)))
+            sources += [(f"comment:{k}", rng.choice(COMMENTS)) for k in range(rng.randint(1, 3))]
         posts.append(sources)
     return posts
 

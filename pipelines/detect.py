@@ -27,14 +27,36 @@ def shared_detector(threshold: float, lexicon: str | None) -> Detector:
 
 
 def detection_sources(adapter: ItemAdapter) -> list[tuple[str, str]]:
-    """Where text may hide: title, post text, hashtags, then each OCR source (``image:k`` / ``frame:t``)."""
+    """Every text the post has: title, post text, hashtags, each OCR source (``image:k`` / ``cover`` /
+    ``frame:t``), then — when the crawl collected them — the author's bio (``bio``) and each comment
+    (``comment:k``). Fields read softly: an item without ``author`` or ``comments`` simply has no such source."""
     sources = [("title", adapter.get("title") or ""), ("text", adapter.get("text") or "")]
     if adapter.get("hashtags"):
         sources.append(("hashtags", " ".join(adapter.get("hashtags") or [])))
     for ocr in adapter.get("ocr") or []:
         if ocr.get("text"):
             sources.append((ocr.get("source") or "image", ocr["text"]))
+    bio = _soft(_soft(adapter, "author"), "bio")
+    if isinstance(bio, str) and bio:
+        sources.append(("bio", bio))
+    comments = adapter.get("comments") or []
+    for k, comment in enumerate(comments if isinstance(comments, (list, tuple)) else []):
+        text = comment if isinstance(comment, str) else _soft(comment, "text")
+        if isinstance(text, str) and text:
+            sources.append((f"comment:{k}", text))
     return [(s, t) for s, t in sources if t]
+
+
+def _soft(obj: Any, name: str) -> Any:
+    """``obj[name]`` or ``obj.name``, None when there is no such field (items gain fields over time)."""
+    if obj is None:
+        return None
+    if isinstance(obj, (dict, ItemAdapter)):
+        try:
+            return obj.get(name)
+        except KeyError:
+            return None
+    return getattr(obj, name, None)
 
 
 class DetectStage(Stage):
@@ -63,5 +85,9 @@ class DetectStage(Stage):
         self.count("checked", platform=platform)
         if result.flagged:
             self.count("flagged", platform=platform)
-            self.count(f"category/{result.category}")
+            for category in result.categories or [result.category]:
+                self.count(f"category/{category}")
+            for unit in result.units:
+                if unit.flagged and unit.unit != "post":
+                    self.count(f"flagged_by/{unit.unit.partition(':')[0]}")
         return item

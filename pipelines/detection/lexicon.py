@@ -18,8 +18,10 @@ from pipelines.detection.normalize import normalize
 DEFAULT_LEXICON = Path(__file__).resolve().parent.parent / "lexicon.yaml"
 
 # Kinds of evidence, as they appear in Match.kind and in the score.
-CATEGORY, CTA, CONTEXT, NEGATIVE = "category", "cta", "context", "negative"
-_GROUPS = {"call_to_action": CTA, "context": CONTEXT, "negative": NEGATIVE}
+CATEGORY, CTA, CONTEXT, NEGATIVE, OUTCOME = "category", "cta", "context", "negative", "outcome"
+# Outcomes a third party promises ("征信变干净", "电话安静了"): the middle of a soft pitch's structure. They do not
+# enter the lexicon score; the intent model and the structure check read them (pipelines/detection/intent.py).
+_GROUPS = {"call_to_action": CTA, "context": CONTEXT, "negative": NEGATIVE, "outcome": OUTCOME}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,11 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
             _add(spellings, term, value, CATEGORY, category, path)
     for group, kind in _GROUPS.items():
         for term, value in (data.get(group) or {}).items():
-            _add(spellings, term, value, kind, None, path)
+            # Context and outcome entries may name the category they point to ({weight: w, category: c}).
+            hint = value.get("category") if isinstance(value, dict) else None
+            if hint is not None and hint not in labels:
+                raise LexiconError(f"{path}: {term!r} names unknown category {hint!r}")
+            _add(spellings, term, value, kind, hint, path)
     # Spelling variants are added after every listed spelling, which therefore always wins; between terms,
     # the one listed first wins (in lexicon order, not set order, which would change with the hash seed).
     for term in dict.fromkeys(t for t in spellings.values() if t.kind in (CATEGORY, CONTEXT)):
@@ -82,7 +88,7 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
 
 
 @lru_cache(maxsize=1)
-def _homophone_index() -> dict[str, list[str]]:
+def homophone_index() -> dict[str, list[str]]:
     """Toneless pinyin → the common characters read that way (GB2312 level 1, the 3755 most used)."""
     index: dict[str, list[str]] = {}
     for b1 in range(0xB0, 0xD8):
@@ -119,7 +125,7 @@ def spelling_variants(term: str, homophones: bool = True) -> set[str]:
         for r in rs:
             out.add("".join(chars[:i]) + r + "".join(chars[i + 1 :]))
             if homophones and len(chars) >= 4:
-                for h in _homophone_index().get(r, ()):
+                for h in homophone_index().get(r, ()):
                     out.add("".join(chars[:i]) + h + "".join(chars[i + 1 :]))
     out.discard(term)
     return out

@@ -15,8 +15,11 @@ Two views are built from one post text:
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import unicodedata
+from pathlib import Path
 from bisect import bisect_right
 from itertools import accumulate
 from functools import lru_cache
@@ -118,7 +121,7 @@ BOUNDARY_CHAR = "丄"
 INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u200b\u200c\u200d\u200e\u200f" \
     "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c" \
     "\u206d\u206e\u206f\u3164\ufe00\ufe01\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c" \
-    "\ufe0d\ufe0e\ufe0f\ufeff\uffa0"
+    "\ufe0d\ufe0e\ufe0f\ufeff\uffa0\u20e3"  # … and the keycap mark (1️⃣ = "1" + FE0F + 20E3)
 
 # Plus signs read as 加 ("➕V" = "加V"); kept through separator removal for that reason.
 PLUS_SIGNS = "+＋➕﹢⊕✚"
@@ -196,8 +199,39 @@ def fold_table() -> dict[int, str]:
             table[ord(c)] = folded
     for c in INVISIBLE:
         table.pop(ord(c), None)
+    for glyph, target in confusables().items():
+        if ord(glyph) < 0x10000 and ord(glyph) not in table:
+            table[ord(glyph)] = GLYPHS.get(target, target)
     table.update({ord(c): v for c, v in GLYPHS.items()})
     return table
+
+
+def _is_ideograph(c: str) -> bool:
+    return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or ord(c) >= 0x20000
+
+
+@lru_cache(maxsize=1)
+def confusables() -> dict[str, str]:
+    """Look-alike characters → the letter, digit or Chinese character they pass for, from Unicode's confusables
+    table (package ``confusable_homoglyphs``): Cyrillic / Greek / styled letters (ѵх → vx), katakana and radicals
+    that pass for characters (ロ → 口, エ → 工, ⺅ → 亻). Ideographs are never re-mapped: the table also pairs
+    real characters (土 / 士, 口 / 囗) that are different words."""
+    spec = importlib.util.find_spec("confusable_homoglyphs")
+    if spec is None or spec.origin is None:  # pragma: no cover - pinned in requirements.txt
+        return {}
+    data = json.loads(Path(spec.origin).with_name("confusables.json").read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    for target, entries in data.items():
+        if len(target) != 1 or not ((target.isascii() and target.isalnum()) or "\u4e00" <= target <= "\u9fff"):
+            continue
+        for entry in entries:
+            glyph = entry["c"]
+            if len(glyph) != 1 or glyph.isascii() or _is_ideograph(glyph):
+                continue
+            if unicodedata.normalize("NFKC", glyph) != glyph:  # NFKC folds it already
+                continue
+            out.setdefault(glyph, target.lower())
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -307,6 +341,8 @@ _ALIAS_CONTEXT: dict[str, str] = {
     "薇": "薇(?<=加薇)", "v": "v(?<=加v)(?![a-z])", "威": "威(?<=加威)(?!力|胁|风|望|尼斯|士忌|海)",
     # 正信/证信 are ordinary words (公正信息, 保证信用): alias only before credit-record words.
     "正信": f"正信(?={_CREDIT_NEXT})",
+    # 征xin / 征xing is pinyin mixed in (the phonetic matcher reads it), not the alias 征x.
+    "征x": "征x(?![a-z])",
     "证信": f"证信(?={_CREDIT_NEXT})",
 }
 
@@ -361,13 +397,43 @@ def _light_tells() -> re.Pattern[str]:
     return re.compile(_fold_re().pattern[:-1] + INVISIBLE + "]")
 
 
+ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
+@lru_cache(maxsize=4096)
+def _astral_char(c: str) -> str:
+    """Styled letters and digits outside the BMP (𝐀 𝟏 🅰 🄰 🇦 …) → plain lower-case ones; others unchanged."""
+    cp = ord(c)
+    for base in (0x1F150, 0x1F170, 0x1F130, 0x1F1E6):  # negative circled / negative squared / squared / regional
+        if base <= cp < base + 26:
+            return chr(ord("a") + cp - base)
+    n = unicodedata.normalize("NFKC", c)
+    if len(n) == 1 and n.isascii() and n.isalnum():
+        return n.lower()
+    return confusables().get(c, c)
+
+
+def fold_astral(m: Mapped) -> Mapped:
+    """One character each: styled mathematical / enclosed letters and digits (NFKC and the emoji letter blocks)."""
+    return m.derive(ASTRAL.sub(lambda hit: _astral_char(hit.group()), m.text), None)
+
+
+# Digit words glued to an id ("zhang三五六七", "abc幺二三"): digits there, however few.
+ID_DIGIT_WORDS = re.compile(f"(?<=[a-z0-9_]{{3}})[{''.join(DIGIT_WORDS)}]{{2,}}")
+
+
 def light_view(text: str) -> Mapped:
     """Folded text that keeps spaces and punctuation (for contacts)."""
     m = Mapped.of(text)
     # One scan spares most texts (nothing invisible, nothing to fold) the two steps' own scans.
     if _light_tells().search(text):
         m = fold_chars(strip_invisible(m))
-    return digit_words(m)
+    if ASTRAL.search(m.text):
+        m = fold_astral(m)
+    m = digit_words(m)
+    if ID_DIGIT_WORDS.search(m.text):
+        m = m.derive(ID_DIGIT_WORDS.sub(lambda hit: hit.group().translate(DIGIT_TABLE), m.text), None)
+    return m
 
 
 def compact_view(light: Mapped) -> Mapped:

@@ -1,0 +1,227 @@
+"""Scoring: the evidence of each unit of a post (the post itself, the author's bio, each comment) weighed into a
+verdict, then the post's verdict from its units.
+
+Per unit, the lexicon score (formula in ``pipelines/lexicon.yaml``)::
+
+    raw = categories + call_to_action + ½·context − 1.5·negative;   score = logistic(6·(raw − 1.1))
+
+then two rules that read the unit as a whole:
+
+* **short texts** (a comment, a bio, a title, any unit of at most ``SHORT_CHARS`` characters) carry no more than
+  they carry: a plain service term (weight ≥ 0.5) with a call to action or a contact, and no warning wording,
+  is an ad (score at least ``SHORT_SCORE``);
+* **the intent model** (:mod:`.intent`) runs on units with any debt / credit wording. It can flag a unit the
+  lexicon did not (a soft pitch: situation + promised outcome + call to action, no service word) when that
+  structure is there, and it can overrule a lexicon flag without any contact when it is sure the text is not
+  selling (a victim's complaint, a borrower's diary, a warning that quotes the words).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pipelines.detection.contacts import Contact
+from pipelines.detection.intent import IntentModel, features, structure_features
+from pipelines.detection.lexicon import CATEGORY, CONTEXT, CTA, NEGATIVE, OUTCOME, Lexicon
+from pipelines.detection.normalize import BOUNDARY_CHAR, normalize
+
+CONTEXT_FACTOR = 0.5
+NEGATIVE_FACTOR = 1.5
+CENTER = 1.1
+STEEPNESS = 6.0
+SHORT_KINDS = ("comment", "bio")
+SHORT_CHARS = 100
+SHORT_SCORE = 0.6
+SHORT_MIN_SERVICE = 0.5  # 上岸 / 口子 / 下款 alone are too ambiguous even in a short text
+SHORT_MIN_CTA = 0.4  # "电话" / "联系" alone are mentions; "私我" / "找我" / "加微信" call
+PITCH_MAX_WARNING = 0.75  # warning / news wording this strong keeps the model from flagging on its own
+VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
+POST = "post"
+
+
+def unit_of(source: str) -> str:
+    """The unit a source belongs to: each comment and the bio are their own, everything else is the post."""
+    kind = source.partition(":")[0]
+    return source if kind in SHORT_KINDS else POST
+
+
+@dataclass
+class UnitVerdict:
+    """How one unit was judged: scores, categories by strength, the rule that decided and the model's view."""
+
+    unit: str
+    flagged: bool
+    score: float
+    lexicon_score: float
+    categories: list[tuple[str, float]]
+    reason: str  # lexicon | short text | intent model | overruled by intent model | —
+    probability: float | None = None
+    structure: list[str] = field(default_factory=list)
+    explain: Callable[[], list[tuple[str, float]]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def top(self) -> list[tuple[str, float]]:
+        """The model features that weighed most (name, contribution), strongest first (worked out on demand)."""
+        return self.explain() if self.explain else []
+
+    def describe(self, label: Callable[[str], str], names: dict[str, str]) -> str:
+        where = "the post" if self.unit == POST else label(self.unit)
+        line = f"{where}: {'ad' if self.flagged else 'not an ad'} by {self.reason} (score {self.score:.2f})"
+        if self.structure:
+            line += "; structure: " + ", ".join(names.get(s, s) for s in self.structure)
+        if self.probability is not None:
+            weighed = ", ".join(f"{names.get(n, '“' + n + '”')} {w:+.2f}" for n, w in self.top)
+            line += f"; intent model p={self.probability:.2f}, weighed most: {weighed}"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "unit": self.unit, "flagged": self.flagged, "score": self.score, "lexicon_score": self.lexicon_score,
+            "categories": [c for c, _ in self.categories], "reason": self.reason, "probability": self.probability,
+            "top_features": [[n, round(w, 3)] for n, w in self.top], "structure": self.structure,
+        }
+
+
+@dataclass
+class PostVerdict:
+    flagged: bool
+    category: str | None
+    score: float
+    categories: list[str]
+    units: list[UnitVerdict]
+
+
+class Scorer:
+    """Judges units; built once per detector."""
+
+    def __init__(self, lexicon: Lexicon, key_kinds: list[str], threshold: float, model: IntentModel | None) -> None:
+        self.lexicon = lexicon
+        self.key_kinds = key_kinds
+        self.threshold = threshold
+        self.model = model
+        self._order = {c: i for i, c in enumerate(lexicon.categories)}
+        # The training script sets a list here to collect the model's input of every unit it would score.
+        self.record: list[tuple[str, dict[str, float]]] | None = None
+
+    def decide(
+        self, texts: list[tuple[str, str]], units: list[str], compact: str, matches: list[Any],
+        contacts: list[Contact], best: dict[str, dict[int, tuple[float, int, bool]]],
+    ) -> PostVerdict:
+        verdicts = []
+        if len(best) == 1 and len(set(units)) == 1:  # the usual post: one unit, all its texts
+            unit, unit_best = next(iter(best.items()))
+            kinds = {c.kind for c in contacts}
+            length = sum(len(t) for _, t in texts)
+            text = compact.replace(BOUNDARY_CHAR, "") if len(texts) > 1 else compact
+            verdicts.append(self._unit(unit, unit_best, matches, kinds, length, text))
+        else:
+            segments = compact.split(BOUNDARY_CHAR)
+            if len(segments) != len(texts):  # a text held the boundary character itself
+                segments = [normalize(t) for _, t in texts]
+            for unit, unit_best in best.items():
+                unit_texts = [i for i, u in enumerate(units) if u == unit]
+                kinds = {c.kind for c in contacts if unit_of(c.source) == unit}
+                length = sum(len(texts[i][1]) for i in unit_texts)
+                text = "".join(segments[i] for i in unit_texts)
+                verdicts.append(self._unit(unit, unit_best, matches, kinds, length, text))
+        flagged = [v for v in verdicts if v.flagged]
+        pool = flagged or verdicts
+        lead = max(pool, key=lambda v: (v.score, v.unit == POST))
+        strength: dict[str, float] = {}
+        for v in pool:
+            for c, w in v.categories:
+                strength[c] = max(strength.get(c, 0.0), w)
+        order = sorted(strength, key=lambda c: (-strength[c], self._order.get(c, 99)))
+        primary = lead.categories[0][0] if lead.categories else (order[0] if order else None)
+        categories = [primary, *[c for c in order if c != primary]] if primary else []
+        score = max(v.score for v in verdicts)
+        return PostVerdict(bool(flagged), primary, score, categories, verdicts)
+
+    def _unit(
+        self, unit: str, best: dict[int, tuple[float, int, bool]], matches: list[Any], contact_kinds: set[str],
+        length: int, compact: str,
+    ) -> UnitVerdict:
+        kinds = self.key_kinds
+        # Words found only by sound (two characters, initials) need debt or credit wording as written beside them.
+        support = any(not weak and kinds[key] in (CATEGORY, CONTEXT) for key, (_, _, weak) in best.items())
+        missed = {CATEGORY: 1.0, CTA: 1.0, CONTEXT: 1.0, NEGATIVE: 1.0, OUTCOME: 1.0}
+        per_category: dict[str, float] = {}
+        hints: dict[str, float] = {}
+        strongest = 0.0
+        quoted = False
+        for key, (weight, at, weak) in best.items():
+            if weak and not support:
+                continue
+            kind = kinds[key]
+            missed[kind] *= 1.0 - weight
+            category = matches[at].category
+            if kind == CATEGORY:
+                quoted = quoted or matches[at].quoted
+                strongest = max(strongest, weight)
+                if category:
+                    per_category[category] = per_category.get(category, 0.0) + weight
+            elif category and kind in (CONTEXT, OUTCOME):
+                hints[category] = hints.get(category, 0.0) + weight
+        weights = self.lexicon.contact_weights
+        for kind in contact_kinds:
+            missed[CTA] *= 1.0 - weights.get(kind, 0.0)
+        ev = {k: 1.0 - v for k, v in missed.items()}
+        score = 0.0
+        if per_category:
+            raw = ev[CATEGORY] + ev[CTA] + CONTEXT_FACTOR * ev[CONTEXT] - NEGATIVE_FACTOR * ev[NEGATIVE]
+            score = round(1.0 / (1.0 + math.exp(-STEEPNESS * (raw - CENTER))), 3)
+        lexicon_score = score
+        reason = "lexicon"
+        short = length <= SHORT_CHARS
+        called = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
+        if short and strongest >= SHORT_MIN_SERVICE and called and not ev[NEGATIVE] and score < SHORT_SCORE:
+            score, reason = SHORT_SCORE, "short text"
+        verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
+        if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME]):
+            situation = bool(ev[CONTEXT]) or bool(hints)
+            # A pitch has all three parts: a situation (or a service named), a promised outcome (or the service
+            # itself) and a call to action or contact; and it does not read as a warning.
+            pitch = bool(
+                (situation or per_category) and (ev[OUTCOME] or per_category) and (ev[CTA] or contact_kinds)
+                and ev[NEGATIVE] < PITCH_MAX_WARNING
+            )
+            flagged = score >= self.threshold
+            # The model runs only where it can change the verdict: to overrule a lexicon flag that has no contact,
+            # or to flag a pitch the lexicon did not (most posts need neither: their cost stays the lexicon's).
+            can_overrule = flagged and reason != "intent model" and not contact_kinds
+            if self.record is not None or can_overrule or (pitch and not flagged):
+                structure = structure_features(
+                    situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
+                    round(ev[NEGATIVE], 2), quoted, short,
+                )
+                verdict.structure = [s for s in structure if "+" not in s and s != "$short"]
+                feats = features(compact, structure)
+                if self.record is not None:
+                    self.record.append((unit, feats))
+                if self.model is None:
+                    return self._finish(verdict, score, reason, per_category, hints)
+                probability = self.model.predict(feats)
+                verdict.probability = probability
+                verdict.explain = lambda: self.model.explain(feats, 6)  # type: ignore[union-attr]
+                if can_overrule and probability < VETO:
+                    score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
+                elif pitch and probability > score:
+                    # The score is the stronger of the two readings, so the threshold alone decides.
+                    score = probability
+                    if score >= self.threshold and not flagged:
+                        reason = "intent model"
+        return self._finish(verdict, score, reason, per_category, hints)
+
+    def _finish(
+        self, verdict: UnitVerdict, score: float, reason: str, per_category: dict[str, float], hints: dict[str, float]
+    ) -> UnitVerdict:
+        verdict.reason = reason
+        verdict.score = score
+        verdict.flagged = score >= self.threshold
+        source = per_category or (hints if verdict.flagged else {})
+        verdict.categories = sorted(source.items(), key=lambda cw: (-cw[1], self._order.get(cw[0], 99)))
+        if not verdict.flagged and not per_category:
+            verdict.reason = "—"
+        return verdict

@@ -1,0 +1,159 @@
+"""Detection that generalises (issue 14): phonetic matching, look-alikes, obfuscated contacts, soft pitches led by
+the intent model, short texts, several categories, every text of a post (bio, comments) named in the evidence."""
+
+from __future__ import annotations
+
+import pytest
+from itemadapter import ItemAdapter
+
+from pipelines.detect import detection_sources
+from pipelines.detection import Detector
+from pipelines.detection.lexicon import load_lexicon
+from pipelines.detection.phonetic import PhoneticMatcher, fold, split_pinyin
+from pipelines.detection.normalize import normalize
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector()
+
+
+@pytest.fixture(scope="module")
+def phonetic() -> PhoneticMatcher:
+    return PhoneticMatcher(load_lexicon())
+
+
+def test_fuzzy_syllables_fold_as_people_confuse_them() -> None:
+    assert [fold(s) for s in ("zheng", "chang", "shi", "lan", "xing", "tong")] == ["zen", "can", "si", "nan", "xin", "tong"]
+    assert split_pinyin("zhengxinxiufu") == ("zheng", "xin", "xiu", "fu")
+    assert split_pinyin("abcq") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "via", "written"),
+    [
+        ("zheng xin xiu fu 找我", "征信修复", "pinyin", "zhengxinxiufu"),
+        ("专业征xin修fu", "征信修复", "pinyin", "征xin修fu"),
+        ("xie shang huan kuan", "协商还款", "pinyin", "xieshanghuankuan"),
+        ("蒸信有问题找我", "征信", "homophone", "蒸信"),  # 蒸 zheng
+        ("停息刮帐", "停息挂账", "homophone", "停息刮帐"),
+    ],
+)
+def test_terms_are_found_by_sound(phonetic: PhoneticMatcher, text: str, term: str, via: str, written: str) -> None:
+    compact = normalize(text)
+    hits = [(h.term.term, h.via, compact[h.start : h.end]) for h in phonetic.find(compact)]
+    assert (term, via, written) in hits
+
+
+def test_homophones_that_are_ordinary_words_are_not_disguises(phonetic: PhoneticMatcher) -> None:
+    # 预期 (expectation) sounds like 逾期, 负载 (load) like 负债, 扣子 (button) like 口子.
+    assert phonetic.find(normalize("预期收益不错，负载均衡，衣服扣子掉了")) == []
+
+
+def test_initials_of_two_character_words_count_only_beside_debt_wording(detector: Detector) -> None:
+    alone = detector.detect([("text", "cs好烦 私我")])
+    assert not alone.flagged
+    beside = detector.detect([("text", "网贷逾期，cs天天打电话？停止催收找我们，私我")])
+    assert beside.flagged and any(m.via == "initials" and m.written == "cs" for m in beside.matches)
+
+
+def test_explanation_quotes_the_original_spelling_and_says_how_it_was_found(detector: Detector) -> None:
+    text = "zheng xin xiu fu，不成功不收费，加v: zxfix_2025"
+    d = detector.detect([("text", text)])
+    assert d.flagged and d.category == "credit_repair"
+    m = next(m for m in d.matches if m.term == "征信修复")
+    assert (m.via, text[m.start : m.end]) == ("pinyin", "zheng xin xiu fu")
+    assert "征信修复 [text (pinyin) “zheng xin xiu fu" in d.explanation
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("征信修复 ☎️ 1️⃣3️⃣9️⃣1️⃣2️⃣3️⃣4️⃣5️⃣6️⃣7️⃣8️⃣", "13912345678"),  # keycap digits
+        ("征信修复 vx: zhang三五六七", "zhang3567"),  # digit words inside an id
+        ("征信修复 𝐯𝐱：𝐚𝐛𝐜𝟏𝟐𝟑𝟒", "abc1234"),  # styled letters and digits
+        ("征信修复 🅥🅧 abc1234", "abc1234"),  # emoji letters
+        ("征信修复 ѵх：аbс1234", "abc1234"),  # Cyrillic look-alikes (Unicode confusables)
+        ("停息挂账 wei xin: tingxi88", "tingxi88"),  # the label spelled out
+    ],
+)
+def test_obfuscated_contacts_are_read(detector: Detector, text: str, value: str) -> None:
+    assert value in {c["value"] for c in detector.detect([("comment:0", text)]).contacts}
+
+
+def test_katakana_and_radicals_that_pass_for_characters_fold() -> None:
+    assert normalize("ロ子 エ作") == "口子工作"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("征信报告一片红，贷款处处被拒？我们三周让你的记录变干净，房贷照样批，私信了解", "credit_repair"),
+        ("每天几十个催收电话？交给我们，一周后手机就安静了，家人也不会知道，加V：anjing_2025", "stop_collection"),
+        ("保险交了好几年想退？保费可以全额退回，一分不少，有需要的滴滴我", "proxy_complaint"),
+        ("有逾期记录照样能借，当天到账，需要的朋友戳头像", "loan_intermediary"),
+    ],
+)
+def test_soft_pitches_without_service_words_are_flagged_by_the_intent_model(
+    detector: Detector, text: str, category: str
+) -> None:
+    d = detector.detect([("text", text)])
+    assert d.flagged and d.category == category, d.explanation
+    assert not d.terms  # no service term at all: the structure and the model decided
+    assert "by intent model" in d.explanation and "a promised outcome" in d.explanation
+    assert "weighed most" in d.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "经过三年努力，终于把网贷全部还清，手机终于安静了，征信也慢慢变干净了，感谢自己",
+        "提醒：看到“zheng xin xiu fu”“蒸信修复”这种写法的广告千万别信，征信记录不可能花钱变干净",
+        "被一个说能让保费全额退回的“代理退保”骗了八千，对方已经拉黑我了，大家别上当",
+        "今天去银行打了征信报告，一片白，开心，准备买房了",
+        "招聘催收专员，底薪5000+提成，要求普通话标准，有意者联系电话13800138000",
+        "我自己跟招行协商了，分了60期，每个月还两千，记录一下，有同样情况的可以私信交流经验",
+    ],
+)
+def test_the_soft_pitch_words_said_by_people_who_sell_nothing_are_not_flagged(detector: Detector, text: str) -> None:
+    assert not detector.detect([("text", text)]).flagged
+
+
+def test_a_short_comment_with_a_service_word_and_a_call_to_action_is_an_ad(detector: Detector) -> None:
+    d = detector.detect([("text", "信用卡逾期了怎么办，好焦虑"), ("comment:0", "需要债务处理的私")])
+    assert d.flagged and d.category == "debt_relief"
+    assert "comment 1: ad by" in d.explanation
+    assert {m.source for m in d.matches if m.kind == "category"} == {"comment:0"}
+
+
+def test_an_ad_in_a_comment_is_not_hidden_by_the_warning_of_the_post(detector: Detector) -> None:
+    post = "警惕征信修复骗局！警方提醒：征信记录不能花钱修复，谨防上当。"
+    assert not detector.detect([("text", post)]).flagged
+    d = detector.detect([("text", post), ("comment:3", "征信修复找我 vx: zx_fix88")])
+    assert d.flagged and any(u.unit == "comment:3" and u.flagged for u in d.units)
+    assert not any(u.unit == "post" and u.flagged for u in d.units)
+    assert d.contacts[0]["source"] == "comment:3"
+
+
+def test_the_author_bio_is_judged_and_named(detector: Detector) -> None:
+    d = detector.detect([("text", "今天分享一下我的日常"), ("bio", "专注停息挂账8年｜vx: tingxi_88")])
+    assert d.flagged and "author's bio" in d.explanation
+
+
+def test_several_categories_strongest_first(detector: Detector) -> None:
+    d = detector.detect([("text", "网贷逾期？停息挂账、协商还款、停止催收、屏蔽催收一条龙，加V：shangan_2024")])
+    assert d.flagged and set(d.categories) == {"debt_relief", "stop_collection"}
+    assert d.categories[0] == d.category
+    assert d.to_dict()["categories"] == d.categories
+
+
+def test_stage_reads_bio_and_comments_softly() -> None:
+    plain = {"platform": "weibo", "post_id": "1", "url": "u", "text": "正文"}
+    assert detection_sources(ItemAdapter(plain)) == [("text", "正文")]
+    full = {**plain, "author": {"bio": "简介"}, "comments": [{"text": "第一条"}, {"text": ""}, {"text": "第三条"}]}
+    assert detection_sources(ItemAdapter(full)) == [("text", "正文"), ("bio", "简介"), ("comment:0", "第一条"), ("comment:2", "第三条")]
+
+
+def test_without_a_model_the_detector_is_lexicon_only() -> None:
+    d = Detector(use_model=False).detect([("text", "保险交了好几年想退？保费可以全额退回，一分不少，有需要的滴滴我")])
+    assert not d.flagged
