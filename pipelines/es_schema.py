@@ -23,6 +23,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 
 from crawler.utils import parse_iso
+from pipelines.textsafe import search_text
 
 # Sources of text found in media rather than in the post itself (see pipelines/detect.detection_sources).
 _POST_SOURCES = ("title", "text", "hashtags")
@@ -84,6 +85,7 @@ def mappings(analyzer: str = "standard") -> dict[str, Any]:
                 "properties": {
                     "flagged": {"type": "boolean"},
                     "category": kw,
+                    "categories": kw,  # every category found, strongest first
                     "score": {"type": "float"},
                     "terms": kw,
                     "explanation": {"type": "text", "analyzer": analyzer},
@@ -151,6 +153,13 @@ def to_es_doc(plain: dict[str, Any]) -> dict[str, Any]:
     (``raw_ref`` points to it).
     """
     doc = {k: v for k, v in plain.items() if k != "raw"}
+    # Invisible format characters (zero-width, bidi controls) split words for every tokenizer, so "征\u200c信修复"
+    # would not be found by 征信修复: the index holds the text without them (the store keeps what was posted).
+    for key in ("title", "text", "ocr_text"):
+        if isinstance(doc.get(key), str):
+            doc[key] = search_text(doc[key])
+    if isinstance(doc.get("ocr"), list):
+        doc["ocr"] = [{**o, "text": search_text(o.get("text") or "")} if isinstance(o, dict) else o for o in doc["ocr"]]
     doc["uid"] = f"{plain['platform']}:{plain['post_id']}"
     detection = plain.get("detection") or {}
     contacts = plain.get("contacts") or detection.get("contacts") or []

@@ -84,6 +84,12 @@ def _in_emoji(text: str, i: int) -> bool:
     return False
 
 
+def search_text(text: str) -> str:
+    """``text`` without its format characters: what a search index holds, so an invisible character inside a word
+    (an evasion) does not split it for the tokenizer."""
+    return _FORMAT.sub("", text) if text else text
+
+
 def display_text(value: T) -> T:
     """Scraped text as every output shows it: :func:`clean_text`, then format characters as ``⟨U+XXXX⟩`` marks.
 

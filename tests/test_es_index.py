@@ -260,3 +260,12 @@ def test_a_line_cut_short_by_a_crash_costs_only_itself(es_url: str, es_index: st
     indexer.refresh()
     assert es_client.count(index=es_index)["count"] == 3
     indexer.client.close()
+
+
+def test_invisible_characters_do_not_hide_words_from_search(es_url: str, es_index: str, tmp_path: Path,
+                                                            es_client: Elasticsearch) -> None:
+    """A zero-width or bidi character inside or beside a word (an evasion) does not stop a phrase search."""
+    post = make_post("1101", "征\u200c信修\ufeff复，\u202e逾期记录\u202c处理\u200b，加V zw_2026")
+    run_stage(settings_for(es_url, es_index, tmp_path), [post])
+    for phrase in ("征信修复", "逾期记录处理"):
+        assert uids(search(es_client, es_index, query={"match_phrase": {"text": phrase}})) == {"weibo:1101"}, phrase
