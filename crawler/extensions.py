@@ -53,7 +53,7 @@ class PlatformSummary:
 
     def line(self) -> str:
         state = f"BLOCKED ({self.blocked})" if self.blocked else (self.finish_reason or "?")
-        return (f"{self.platform:<8} seen {self.seen:>5}  flagged {self.flagged:>4}  stored {self.stored:>5} "
+        return (f"{self.platform:<11} seen {self.seen:>5}  flagged {self.flagged:>4}  stored {self.stored:>5} "
                 f"(new {self.new})  duplicates {self.duplicates:>4}  malformed {self.malformed:>3}  errors {self.errors:>3}  "
                 f"{state}")
 
