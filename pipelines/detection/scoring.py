@@ -37,6 +37,9 @@ SHORT_SCORE = 0.6
 SHORT_MIN_SERVICE = 0.5  # 上岸 / 口子 / 下款 alone are too ambiguous even in a short text
 SHORT_MIN_CTA = 0.4  # "电话" / "联系" alone are mentions; "私我" / "找我" / "加微信" call
 PITCH_MAX_WARNING = 0.75  # warning / news wording this strong keeps the model from flagging on its own
+PITCH_SHORT_CHARS = 140  # a comment, a bio, a short post
+PITCH_MIN_OUTCOME = 0.35
+PITCH_SHORT_MAX_WARNING = 0.3
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
 POST = "post"
 
@@ -146,6 +149,11 @@ class Scorer:
         kinds = self.key_kinds
         # Words found only by sound (two characters, initials) need debt or credit wording as written beside them.
         support = any(not weak and kinds[key] in (CATEGORY, CONTEXT) for key, (_, _, weak) in best.items())
+        if not support:
+            # A text written wholly in pinyin has no wording as written; two different words said by sound
+            # (not initials) support each other ("ting cui … tong xun lu").
+            spoken = {key for key, (_, at, weak) in best.items() if weak and matches[at].via != "initials"}
+            support = len(spoken) >= 2
         missed = {CATEGORY: 1.0, CTA: 1.0, CONTEXT: 1.0, NEGATIVE: 1.0, OUTCOME: 1.0}
         per_category: dict[str, float] = {}
         hints: dict[str, float] = {}
@@ -178,6 +186,14 @@ class Scorer:
         called = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
         if short and strongest >= SHORT_MIN_SERVICE and called and not ev[NEGATIVE] and score < SHORT_SCORE:
             score, reason = SHORT_SCORE, "short text"
+        # A short pitch: the situation, what a third party will do about it, and a way to reach them — a comment
+        # or a bio carries no more than that, with or without a service word.
+        situation = bool(ev[CONTEXT]) or bool(per_category)
+        if (
+            length <= PITCH_SHORT_CHARS and situation and ev[OUTCOME] >= PITCH_MIN_OUTCOME and called
+            and ev[NEGATIVE] < PITCH_SHORT_MAX_WARNING and score < SHORT_SCORE
+        ):
+            score, reason = SHORT_SCORE, "short pitch"
         verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
         if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME]):
             situation = bool(ev[CONTEXT]) or bool(hints)
