@@ -188,9 +188,12 @@ class Scorer:
             score, reason = SHORT_SCORE, "short text"
         # A short pitch: the situation, what a third party will do about it, and a way to reach them — a comment
         # or a bio carries no more than that, with or without a service word.
-        situation = bool(ev[CONTEXT]) or bool(per_category)
+        # Under someone's post (a comment) or on an outfit's profile (a bio) the situation is the thread's or
+        # the account's: the offer and the way to reach them are the whole pitch.
+        situation = bool(ev[CONTEXT]) or bool(per_category) or unit != POST
+        offer = max(ev[OUTCOME], strongest)
         if (
-            length <= PITCH_SHORT_CHARS and situation and ev[OUTCOME] >= PITCH_MIN_OUTCOME and called
+            length <= PITCH_SHORT_CHARS and situation and offer >= PITCH_MIN_OUTCOME and called
             and ev[NEGATIVE] < PITCH_SHORT_MAX_WARNING and score < SHORT_SCORE
         ):
             score, reason = SHORT_SCORE, "short pitch"
@@ -237,6 +240,9 @@ class Scorer:
         verdict.score = score
         verdict.flagged = score >= self.threshold
         source = per_category or (hints if verdict.flagged else {})
+        if verdict.flagged and not source:
+            # A pitch that names neither a service nor a situation of one kind (English, say): the broad one.
+            source = {self.lexicon.categories[0]: 0.0} if self.lexicon.categories else {}
         verdict.categories = sorted(source.items(), key=lambda cw: (-cw[1], self._order.get(cw[0], 99)))
         if not verdict.flagged and not per_category:
             verdict.reason = "—"
