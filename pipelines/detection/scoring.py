@@ -202,9 +202,11 @@ class Scorer:
             situation = bool(ev[CONTEXT]) or bool(hints)
             # A pitch has all three parts: a situation (or a service named), a promised outcome (or the service
             # itself) and a call to action or contact; and it does not read as a warning.
+            # The outcome may be worded in ways no pattern lists ("报告上的红字可以去掉"): with a situation and a
+            # call to action the model reads the wording itself.
             pitch = bool(
-                (situation or per_category) and (ev[OUTCOME] or per_category) and (ev[CTA] or contact_kinds)
-                and ev[NEGATIVE] < PITCH_MAX_WARNING
+                (situation or per_category or unit != POST)
+                and (ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category))) and ev[NEGATIVE] < PITCH_MAX_WARNING
             )
             flagged = score >= self.threshold
             # The model runs only where it can change the verdict: to overrule a lexicon flag that has no contact,
