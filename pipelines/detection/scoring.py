@@ -190,13 +190,12 @@ class Scorer:
         # or a bio carries no more than that, with or without a service word.
         # Under someone's post (a comment) or on an outfit's profile (a bio) the situation is the thread's or
         # the account's: the offer and the way to reach them are the whole pitch.
-        situation = bool(ev[CONTEXT]) or bool(per_category) or unit != POST
-        offer = max(ev[OUTCOME], strongest)
-        if (
-            length <= PITCH_SHORT_CHARS and situation and offer >= PITCH_MIN_OUTCOME and called
-            and ev[NEGATIVE] < PITCH_SHORT_MAX_WARNING and score < SHORT_SCORE
-        ):
-            score, reason = SHORT_SCORE, "short pitch"
+        # Applied after the model, which reads such a unit first and may call it harmless.
+        short_pitch = (
+            length <= PITCH_SHORT_CHARS and (bool(ev[CONTEXT]) or bool(per_category) or unit != POST)
+            and max(ev[OUTCOME], strongest) >= PITCH_MIN_OUTCOME and called
+            and ev[NEGATIVE] < PITCH_SHORT_MAX_WARNING
+        )
         verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
         if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME]):
             situation = bool(ev[CONTEXT]) or bool(hints)
@@ -222,7 +221,7 @@ class Scorer:
                 if self.record is not None:
                     self.record.append((unit, feats))
                 if self.model is None:
-                    return self._finish(verdict, score, reason, per_category, hints)
+                    return self._short_pitch(verdict, score, reason, per_category, hints, short_pitch)
                 probability = self.model.predict(feats)
                 verdict.probability = probability
                 verdict.explain = lambda: self.model.explain(feats, 6)  # type: ignore[union-attr]
@@ -233,6 +232,16 @@ class Scorer:
                     score = probability
                     if score >= self.threshold and not flagged:
                         reason = "intent model"
+                if probability < VETO:
+                    short_pitch = False
+        return self._short_pitch(verdict, score, reason, per_category, hints, short_pitch)
+
+    def _short_pitch(
+        self, verdict: UnitVerdict, score: float, reason: str, per_category: dict[str, float],
+        hints: dict[str, float], short_pitch: bool,
+    ) -> UnitVerdict:
+        if short_pitch and score < SHORT_SCORE:
+            score, reason = SHORT_SCORE, "short pitch"
         return self._finish(verdict, score, reason, per_category, hints)
 
     def _finish(
