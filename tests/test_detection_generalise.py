@@ -155,5 +155,20 @@ def test_stage_reads_bio_and_comments_softly() -> None:
 
 
 def test_without_a_model_the_detector_is_lexicon_only() -> None:
-    d = Detector(use_model=False).detect([("text", "保险交了好几年想退？保费可以全额退回，一分不少，有需要的滴滴我")])
-    assert not d.flagged
+    pitch = "保险交了好几年想退？保费可以全额退回，一分不少，有需要的滴滴我"
+    d = Detector(use_model=False).detect([("text", pitch)])
+    # Only the short-pitch rule (situation + offer + call to action in a short text) reads it; no model.
+    assert d.flagged and [(u.reason, u.probability) for u in d.units] == [("short pitch", None)]
+    longer = pitch + "。" + "我们团队成立多年，服务过很多客户，流程透明，材料齐全，欢迎了解。" * 5
+    assert not Detector(use_model=False).detect([("text", longer)]).flagged
+
+
+def test_short_pitch_in_a_comment_and_a_bio() -> None:
+    detector = Detector()
+    for source, text in [("comment:0", "你这种情况可以谈的，分几十期慢慢还，看我主页"),
+                         ("bio", "借款人退费顾问｜多交的钱能要回来｜扣1")]:
+        d = detector.detect([("text", "网贷逾期了怎么办"), (source, text)])
+        assert d.flagged, d.explanation
+        assert any(u.unit == source and u.flagged for u in d.units)
+    for source, text in [("comment:0", "我也是征信花了，同问怎么办"), ("bio", "考研上岸｜记录生活")]:
+        assert not detector.detect([(source, text)]).flagged

@@ -19,13 +19,22 @@ _COLON = r"\s*(?:号|号码|id|搜|搜索|了解|咨询|详聊|联系|备注)?\s
 
 PHONE = re.compile(rf"(?<![0-9])(?:\+?86{_SEP})?(1{_SEP}[3-9](?:{_SEP}[0-9]){{9}})(?![0-9])")
 HOTLINE = re.compile(rf"(?<![0-9])((?:400|800)(?:{_SEP}[0-9]){{7}}|0[1-9][0-9]{{1,2}}{_SEP}[2-9](?:{_SEP}[0-9]){{6,7}})(?![0-9])")
-WECHAT = re.compile(
-    r"(?:微信号?|威信|薇信|v信|(?<![a-z])(?:vx|wx|wechat|wei\s?xin|[vw]\s[x×](?![a-z]))|薇|(?<=加)[微威](?!信)|(?<=[加+＋➕])v"
-    r"|(?<![a-z0-9])v(?=\s*[:：]|\s+[a-z]))"
-    + _COLON
-    + r"([a-z][a-z0-9_-]{5,19})(?![a-z0-9_-])"
+# What stands for "WeChat": the word and its look-alikes (徽信, 威信, 薇心), v / vx / wx, a heart or an id
+# badge before a colon, and the slang of the trade (卫星 / 🛰 "satellite", 小绿泡泡 "little green bubble").
+_WECHAT_LABEL = (
+    r"(?:微信号?|威信|薇信|薇心|徽信号?|威亻言|v信|(?<![a-z])(?:vx|wx|wechat|wei\s?xin|[vw]\s[x×](?![a-z]))|薇|徽"
+    r"|(?<=加)[微威](?!信)|(?<=[加+＋➕])v|(?<![a-z0-9])v(?=\s*[:：❤]|\s+[a-z])|[微威](?=\s*[:：❤]|\s+[a-z])"
+    r"|卫星|🛰|小绿泡泡搜?|🆔|加我(?=\s*[:：]))[❤💚]?"
 )
-QQ = re.compile(r"(?:(?<![a-z])q\s?q|扣\s?扣|企鹅号?|球球|(?<=[加+＋➕])q)(?:群)?" + _COLON + r"([1-9](?:[\s\-]?[0-9]){4,11})(?![0-9])")
+WECHAT = re.compile(_WECHAT_LABEL + _COLON + r"([a-z][a-z0-9_-]{5,19})(?![a-z0-9_-])")
+# An id spelled out one character at a time after a WeChat label: c-u-i-s-h-o-u, h.u.z.h.u.9.9, z x 6 6 8 8.
+WECHAT_SPELLED = re.compile(
+    _WECHAT_LABEL + _COLON + r"((?:[a-z0-9_][\s.\-一·]){4,19}[a-z0-9_])(?![a-z0-9_])"
+)
+QQ = re.compile(
+    r"(?:(?<![a-z])q\s?q|扣\s?扣|企鹅号?|球球|🐧|(?<=[加+＋➕])q|(?<![a-z0-9])q(?=\s*[:：]?\s*[1-9]))(?:群)?"
+    + _COLON + r"([1-9](?:[\s\-]?[0-9]){4,11})(?![0-9])"
+)
 TELEGRAM = re.compile(
     r"(?<![a-z0-9.])(?:https?://)?(?:t|telegram)\.me/([a-z0-9_]{4,32})"
     r"|(?:(?<![a-z])(?:telegram|tg)|电报|纸飞机|飞机)" + _COLON + r"@?([a-z][a-z0-9_]{4,31})(?![a-z0-9_])"
@@ -38,12 +47,12 @@ URL = re.compile(
 _NOT_URL_HOSTS = ("t.me", "telegram.me")
 # Characters some contact pattern needs (the first characters of its hint): one findall tells which patterns
 # can match at all, and most texts hold no contact.
-DIGITS, WECHAT_TELLS, QQ_TELLS, TELEGRAM_TELLS = (frozenset(t) for t in ("0123456789", "微威薇vw", "q扣企球", "t电飞"))
+DIGITS, WECHAT_TELLS, QQ_TELLS, TELEGRAM_TELLS = (frozenset(t) for t in ("0123456789", "微威薇徽卫小加vw🛰🆔", "q扣企球🐧", "t电飞"))
 TELLS = re.compile("[" + re.escape("".join(DIGITS | WECHAT_TELLS | QQ_TELLS | TELEGRAM_TELLS) + ".") + "]")
 # Ten digits, at most three characters apart: every phone and hotline number has them (a hint, as below, that
 # spares texts with only short numbers — "7天", "2024年" — the two slow patterns).
 PHONE_HINT = re.compile(r"[0-9](?:[^0-9]{0,3}[0-9]){9}")
-QQ_HINT = re.compile(r"q|扣|企鹅|球球")
+QQ_HINT = re.compile(r"q|扣|企鹅|球球|🐧")
 TELEGRAM_HINT = re.compile(r"t\.me|telegram|tg|电报|飞机")
 
 
@@ -82,6 +91,10 @@ def find_contacts(light: Mapped, original: str, source: str) -> list[Contact]:
     if not tells.isdisjoint(WECHAT_TELLS):
         for m in WECHAT.finditer(text):
             add("wechat", m.group(1), m.start(), m.end())
+        for m in WECHAT_SPELLED.finditer(text):
+            value = re.sub(r"[\s.\-一·]", "", m.group(1))
+            if value[0].isalpha() and 6 <= len(value) <= 20:
+                add("wechat", value, m.start(), m.end())
     if has_digits and not tells.isdisjoint(QQ_TELLS) and QQ_HINT.search(text):
         for m in QQ.finditer(text):
             add("qq", _digits(m.group(1)), m.start(), m.end())

@@ -79,7 +79,7 @@ class Matcher:
             ):
                 continue
             hits.append((start, -end, term_id))
-        if not hits:
+        if not hits and not opened:
             return []
         # Lexicon order, so that of two hits on the same span the same one is kept as without gates.
         if not gated:
@@ -93,6 +93,8 @@ class Matcher:
                 start, end = found.span()
                 if end > start and BOUNDARY_CHAR not in found.group():
                     hits.append((start, -end, pattern_ids[i]))
+        if not hits:
+            return []
         if len(hits) == 1:
             start, neg_end, i = hits[0]
             return [(start, -neg_end, i)]

@@ -26,7 +26,7 @@ from itertools import product
 import ahocorasick_rs
 from pypinyin.pinyin_dict import pinyin_dict
 
-from pipelines.detection.lexicon import CATEGORY, CONTEXT, Lexicon, Term
+from pipelines.detection.lexicon import CATEGORY, CONTEXT, CTA, OUTCOME, Lexicon, Term
 
 _TONES = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm")
 CODE_BASE = 0xE000  # private-use area: one code character per folded syllable
@@ -126,7 +126,11 @@ class PhoneticMatcher:
         entries: dict[str, Term] = {}
         self.initialisms: dict[str, Term] = {}
         for term in dict.fromkeys(lexicon.spellings.values()):
-            if term.kind not in (CATEGORY, CONTEXT) or len(term.term) < 2:
+            if term.kind not in (CATEGORY, CONTEXT, OUTCOME, CTA) or len(term.term) < 2:
+                continue
+            # Promised outcomes and calls to action said in pinyin ("bao ni an jing", "si xin wo"): three
+            # characters and more, where a chance reading of everyday words is unlikely.
+            if term.kind in (OUTCOME, CTA) and len(term.term) < 3:
                 continue
             if not all(ord(c) in readings for c in term.term):
                 continue

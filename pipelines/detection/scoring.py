@@ -37,6 +37,9 @@ SHORT_SCORE = 0.6
 SHORT_MIN_SERVICE = 0.5  # 上岸 / 口子 / 下款 alone are too ambiguous even in a short text
 SHORT_MIN_CTA = 0.4  # "电话" / "联系" alone are mentions; "私我" / "找我" / "加微信" call
 PITCH_MAX_WARNING = 0.75  # warning / news wording this strong keeps the model from flagging on its own
+PITCH_SHORT_CHARS = 140  # a comment, a bio, a short post
+PITCH_MIN_OUTCOME = 0.35
+PITCH_SHORT_MAX_WARNING = 0.3
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
 POST = "post"
 
@@ -146,6 +149,11 @@ class Scorer:
         kinds = self.key_kinds
         # Words found only by sound (two characters, initials) need debt or credit wording as written beside them.
         support = any(not weak and kinds[key] in (CATEGORY, CONTEXT) for key, (_, _, weak) in best.items())
+        if not support:
+            # A text written wholly in pinyin has no wording as written; two different words said by sound
+            # (not initials) support each other ("ting cui … tong xun lu").
+            spoken = {key for key, (_, at, weak) in best.items() if weak and matches[at].via != "initials"}
+            support = len(spoken) >= 2
         missed = {CATEGORY: 1.0, CTA: 1.0, CONTEXT: 1.0, NEGATIVE: 1.0, OUTCOME: 1.0}
         per_category: dict[str, float] = {}
         hints: dict[str, float] = {}
@@ -178,14 +186,26 @@ class Scorer:
         called = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
         if short and strongest >= SHORT_MIN_SERVICE and called and not ev[NEGATIVE] and score < SHORT_SCORE:
             score, reason = SHORT_SCORE, "short text"
+        # A short pitch: the situation, what a third party will do about it, and a way to reach them — a comment
+        # or a bio carries no more than that, with or without a service word.
+        # Under someone's post (a comment) or on an outfit's profile (a bio) the situation is the thread's or
+        # the account's: the offer and the way to reach them are the whole pitch.
+        # Applied after the model, which reads such a unit first and may call it harmless.
+        short_pitch = (
+            length <= PITCH_SHORT_CHARS and (bool(ev[CONTEXT]) or bool(per_category) or unit != POST)
+            and max(ev[OUTCOME], strongest) >= PITCH_MIN_OUTCOME and called
+            and ev[NEGATIVE] < PITCH_SHORT_MAX_WARNING
+        )
         verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
         if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME]):
             situation = bool(ev[CONTEXT]) or bool(hints)
             # A pitch has all three parts: a situation (or a service named), a promised outcome (or the service
             # itself) and a call to action or contact; and it does not read as a warning.
+            # The outcome may be worded in ways no pattern lists ("报告上的红字可以去掉"): with a situation and a
+            # call to action the model reads the wording itself.
             pitch = bool(
-                (situation or per_category) and (ev[OUTCOME] or per_category) and (ev[CTA] or contact_kinds)
-                and ev[NEGATIVE] < PITCH_MAX_WARNING
+                (situation or per_category or unit != POST)
+                and (ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category))) and ev[NEGATIVE] < PITCH_MAX_WARNING
             )
             flagged = score >= self.threshold
             # The model runs only where it can change the verdict: to overrule a lexicon flag that has no contact,
@@ -201,7 +221,7 @@ class Scorer:
                 if self.record is not None:
                     self.record.append((unit, feats))
                 if self.model is None:
-                    return self._finish(verdict, score, reason, per_category, hints)
+                    return self._short_pitch(verdict, score, reason, per_category, hints, short_pitch)
                 probability = self.model.predict(feats)
                 verdict.probability = probability
                 verdict.explain = lambda: self.model.explain(feats, 6)  # type: ignore[union-attr]
@@ -212,6 +232,16 @@ class Scorer:
                     score = probability
                     if score >= self.threshold and not flagged:
                         reason = "intent model"
+                if probability < VETO:
+                    short_pitch = False
+        return self._short_pitch(verdict, score, reason, per_category, hints, short_pitch)
+
+    def _short_pitch(
+        self, verdict: UnitVerdict, score: float, reason: str, per_category: dict[str, float],
+        hints: dict[str, float], short_pitch: bool,
+    ) -> UnitVerdict:
+        if short_pitch and score < SHORT_SCORE:
+            score, reason = SHORT_SCORE, "short pitch"
         return self._finish(verdict, score, reason, per_category, hints)
 
     def _finish(
@@ -221,6 +251,9 @@ class Scorer:
         verdict.score = score
         verdict.flagged = score >= self.threshold
         source = per_category or (hints if verdict.flagged else {})
+        if verdict.flagged and not source:
+            # A pitch that names neither a service nor a situation of one kind (English, say): the broad one.
+            source = {self.lexicon.categories[0]: 0.0} if self.lexicon.categories else {}
         verdict.categories = sorted(source.items(), key=lambda cw: (-cw[1], self._order.get(cw[0], 99)))
         if not verdict.flagged and not per_category:
             verdict.reason = "—"

@@ -26,6 +26,7 @@ import opencc
 import pypinyin
 import yaml
 
+from pipelines.detection.data import shapes
 from pipelines.detection.lexicon import homophone_index
 
 HERE = Path(__file__).resolve().parent
@@ -292,7 +293,7 @@ def fill(template: str, cat: str) -> tuple[str, list[str]]:
         "bank2": lambda: R.choice(BANKS), "amt": lambda: R.choice(AMOUNTS), "n": lambda: str(R.randint(2, 9)),
         "y": lambda: str(R.randint(2, 6)), "d": lambda: str(R.randint(3, 15)), "p": lambda: str(R.randint(85, 99)),
         "en_outcome": lambda: R.choice(EN_OUTCOMES), "en_outcome2": lambda: R.choice(EN_OUTCOMES2),
-        "disg": lambda: R.choice(DISGUISES),
+        "disg": lambda: R.choice(DISGUISES), **shapes.slots(R, cat),
     }
     text = re.sub(r"\{(\w+)\}", lambda m: slots[m.group(1)](), template)
     return text, contacts
@@ -323,13 +324,18 @@ def ads(kind: str, templates: list, n: int) -> list[dict]:
         text, contacts = fill(t, cat)
         if kind in ("pinyin", "homophone"):
             text = disguise_services(text, cat, kind)
+        elif kind == "pinyin2":  # whole phrases in pinyin, not only the lexicon's terms
+            text = R.choice([" ", "", ","]).join(pypinyin.lazy_pinyin(text)) if R.random() < 0.6 else text
+            text = disguise_services(text, cat, "pinyin")
+        elif kind == "split":
+            text = shapes.split_chars(R, text)
         elif kind == "ocr":
             text = ocr_noise(text) if R.random() < 0.7 else one_per_line(text)
         elif kind == "traditional":
             text = _S2T.convert(text)
-        item["source"] = {"comment": "comment", "bio": "bio"}.get(kind, "post")
+        item["source"] = {"comment": "comment", "bio": "bio", "comment2": "comment", "bio2": "bio"}.get(kind, "post")
         item["text"] = text
-        item["contacts"] = contacts if kind not in ("ocr", "pinyin", "homophone") else []
+        item["contacts"] = contacts if kind not in ("ocr", "pinyin", "homophone", "pinyin2", "split") else []
         out.append(item)
     return out
 
@@ -341,7 +347,8 @@ def negatives(kind: str, templates: list[str], n: int) -> list[dict]:
         text, _ = fill(R.choice(templates), cat)
         if R.random() < 0.1:
             text = _S2T.convert(text)
-        out.append({"label": "neg", "categories": [], "kind": kind, "source": "post", "text": text})
+        source = {"comment_neg": "comment", "bio_neg": "bio"}.get(kind, "post")
+        out.append({"label": "neg", "categories": [], "kind": kind, "source": source, "text": text})
     return out
 
 
@@ -371,7 +378,7 @@ AD_KINDS: dict[str, tuple[list, int]] = {
     "homophone": (PLAIN_TEMPLATES + COMMENT_TEMPLATES[:4], 250), "comment": (COMMENT_TEMPLATES, 250),
     "bio": (BIO_TEMPLATES, 200), "ocr": (PLAIN_TEMPLATES + SOFT_TEMPLATES, 200), "traditional": (TESTIMONIAL_TEMPLATES + SOFT_TEMPLATES, 150),
     "testimonial": (TESTIMONIAL_TEMPLATES, 150), "codeswitch": (CODESWITCH_TEMPLATES, 120),
-    "dialect": (DIALECT_TEMPLATES, 120), "image_only": (IMAGE_TEMPLATES, 150),
+    "dialect": (DIALECT_TEMPLATES, 120), "image_only": (IMAGE_TEMPLATES, 150), **shapes.AD_KINDS2,
 }
 
 
@@ -383,7 +390,7 @@ def build(seed: int, seeds: Path | None) -> tuple[list[dict], list[dict]]:
         fit, keep = split_templates(templates, 0.25)
         train += ads(kind, fit, n)
         held += ads(kind, keep, max(20, n // 5))
-    for kind, templates in NEG_PARTS.items():
+    for kind, templates in {**NEG_PARTS, **shapes.NEG2}.items():
         fit, keep = split_templates(templates, 0.25)
         n = 450 if kind in ("antifraud", "borrower", "victim", "unrelated", "diary") else 300
         train += negatives(kind, fit, n)
