@@ -34,6 +34,14 @@ def detection_sources(adapter: ItemAdapter) -> list[tuple[str, str]]:
     for ocr in adapter.get("ocr") or []:
         if ocr.get("text"):
             sources.append((ocr.get("source") or "image", ocr["text"]))
+    # Fetched for flagged posts and posts pointing at them (crawler/followups.py): the author's bio, the comments.
+    author = adapter.get("author")
+    bio = author.get("bio") if isinstance(author, dict) else getattr(author, "bio", None)
+    if isinstance(bio, str) and bio:
+        sources.append(("bio", bio))
+    for k, comment in enumerate(adapter.get("comments") or []):
+        if isinstance(comment, dict) and isinstance(comment.get("text"), str):
+            sources.append((f"comment:{k}", comment["text"]))
     return [(s, t) for s, t in sources if t]
 
 

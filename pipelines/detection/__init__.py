@@ -123,7 +123,9 @@ def source_label(source: str) -> str:
         return f"image {int(where) + 1}"
     if kind == "frame":
         return f"video frame at {where} s"
-    return {"cover": "video cover", "hashtags": "hashtags", "title": "title", "text": "text"}.get(kind, source)
+    if kind == "comment" and where.isdigit():
+        return f"comment {int(where) + 1}"
+    return {"bio": "author bio", "cover": "video cover", "hashtags": "hashtags", "title": "title", "text": "text"}.get(kind, source)
 
 
 def _places(where: list[str], limit: int = 3) -> str:
