@@ -1,0 +1,162 @@
+"""The linking graph: posts and accounts as nodes, each link with the evidence that made it, groups by union-find.
+
+Every link is found through an index, never by comparing all pairs: contacts and landing links by their normalised
+value (a post links to the first node that held the value), near-duplicate texts by MinHash LSH (datasketch), the
+same picture by pHash split into four 16-bit bands (near hashes share a band; Hamming distance confirms), a post to
+its author's account, a repost to its original. Adding a post touches only its own candidates, so new posts join or
+merge groups without recomputing the world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from datasketch import MinHashLSH
+
+from pipelines.operations.features import LANDING, NUM_PERM, PostFeatures
+
+TEXT_THRESHOLD = 0.5  # estimated Jaccard of 3-gram sets above which two texts are one script reworded
+MAX_PHASH_DISTANCE = 8  # bits: re-compressed and resized copies of a poster stay within a few bits
+_BANDS = 4
+
+
+@dataclass(frozen=True)
+class Link:
+    """One reason two nodes belong together: ``kind`` contact | landing | text | picture | author | repost."""
+
+    a: str
+    b: str
+    kind: str
+    value: str  # the shared contact / link, the Jaccard estimate, the Hamming distance, the account
+    detail: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "kind": self.kind, "value": self.value, "detail": self.detail}
+
+
+class UnionFind:
+    """Groups by union-find, each root knowing its members (merged small into large)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.members: dict[str, list[str]] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        if x not in parent:
+            parent[x] = x
+            self.members[x] = [x]
+            return x
+        root = x
+        while root != parent[root]:
+            root = parent[root]
+        while x != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        """Join the groups of a and b (a's root is kept, unless b's group is bigger)."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        if len(self.members[ra]) < len(self.members[rb]):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.members[ra].extend(self.members.pop(rb))
+
+    def groups(self) -> dict[str, list[str]]:
+        return dict(self.members)
+
+
+def account_node(account: str) -> str:
+    return f"account:{account}"
+
+
+class Linker:
+    """The in-memory graph and its indexes. :meth:`add` links one post and returns the links it made."""
+
+    def __init__(self, text_threshold: float = TEXT_THRESHOLD, max_phash_distance: int = MAX_PHASH_DISTANCE) -> None:
+        self.text_threshold = text_threshold
+        self.max_phash_distance = max_phash_distance
+        self.lsh = MinHashLSH(threshold=text_threshold, num_perm=NUM_PERM)
+        self.minhashes: dict[str, Any] = {}
+        self.holders: dict[tuple[str, str], str] = {}  # (kind, value) -> first node that held it
+        self.bands: dict[tuple[int, int], list[tuple[str, int]]] = {}
+        self.uf = UnionFind()
+        self.links: list[Link] = []
+        self.features: dict[str, PostFeatures] = {}
+
+    def add_many(self, posts: Iterable[PostFeatures]) -> list[Link]:
+        out: list[Link] = []
+        for f in posts:
+            out.extend(self.add(f))
+        return out
+
+    def add(self, f: PostFeatures) -> list[Link]:
+        if f.uid in self.features:
+            return []
+        self.features[f.uid] = f
+        node = f.uid
+        self.uf.find(node)
+        made: list[Link] = []
+        if f.account:
+            made.append(Link(node, account_node(f.account), "author", f.account))
+        if f.reposted_from:
+            made.append(Link(node, f.reposted_from, "repost", f.reposted_from))
+        for kind, value, where in f.contacts:
+            holder = self.holders.setdefault((kind, value), node)
+            if holder != node:
+                made.append(Link(node, holder, "landing" if kind == LANDING else "contact", f"{kind}:{value}",
+                                 {"where": where, "where_other": self._where(holder, kind, value)}))
+        if f.minhash is not None:
+            for other in self.lsh.query(f.minhash):
+                jaccard = f.minhash.jaccard(self.minhashes[other])
+                if jaccard >= self.text_threshold:
+                    made.append(Link(node, other, "text", f"{jaccard:.2f}", {"jaccard": round(jaccard, 3)}))
+            self.lsh.insert(node, f.minhash)
+            self.minhashes[node] = f.minhash
+        for ph in f.phashes:
+            made.extend(self._pictures(node, ph))
+        for link in made:
+            self.uf.union(link.b, link.a)
+        self.links.extend(made)
+        return made
+
+    def _pictures(self, node: str, ph: int) -> list[Link]:
+        seen: set[str] = set()
+        out = []
+        for i in range(_BANDS):
+            key = (i, (ph >> (16 * i)) & 0xFFFF)
+            bucket = self.bands.setdefault(key, [])
+            for other, other_ph in bucket:
+                if other == node or other in seen:
+                    continue
+                distance = (ph ^ other_ph).bit_count()
+                if distance <= self.max_phash_distance:
+                    seen.add(other)
+                    out.append(Link(node, other, "picture", f"{ph:016x}",
+                                    {"distance": distance, "other": f"{other_ph:016x}"}))
+            bucket.append((node, ph))
+        return out
+
+    def _where(self, node: str, kind: str, value: str) -> str:
+        f = self.features.get(node)
+        return next((w for k, v, w in (f.contacts if f else []) if k == kind and v == value), "")
+
+    def restore(self, f: PostFeatures, links: Iterable[Link]) -> None:
+        """Put back a post and its stored links without linking it again (loading a saved graph)."""
+        self.features[f.uid] = f
+        self.uf.find(f.uid)
+        for kind, value, _ in f.contacts:
+            self.holders.setdefault((kind, value), f.uid)
+        if f.minhash is not None:
+            self.lsh.insert(f.uid, f.minhash)
+            self.minhashes[f.uid] = f.minhash
+        for ph in f.phashes:
+            for i in range(_BANDS):
+                self.bands.setdefault((i, (ph >> (16 * i)) & 0xFFFF), []).append((f.uid, ph))
+        for link in links:
+            self.uf.union(link.b, link.a)
+            self.links.append(link)
