@@ -478,7 +478,8 @@ class OcrStage(Stage):
     def _read(self, source: str, asset: MediaAsset, image: Image.Image, platform: str) -> dict[str, Any] | None:
         """The ``ocr`` entry for one picture, or None when it has no text."""
         reading = self.reader.read(image)
-        if asset.kind != "frame":  # pictures, not video frames, are what outfits re-post ("same picture" links)
+        if asset.kind != "frame" and reading.text:
+            # Posters (pictures with words), not video frames nor blank default covers, are what an outfit re-posts.
             asset.phash = reading.phash
         self.count(reading.how, platform=platform)
         if reading.how == "ocr":

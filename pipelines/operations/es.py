@@ -21,13 +21,14 @@ def tag_operations(config: EsConfig, changed: dict[str, str], accounts_index: st
             posts[op_id].append(node)
     client = make_client(config)
     try:
-        for index, field, groups in ((config.index, "uid", posts), (accounts_index, "key", accounts)):
+        for index, by_id, groups in ((config.index, False, posts), (accounts_index, True, accounts)):
             if not groups or not client.indices.exists(index=index):
                 continue
             for op_id, ids in groups.items():
                 for start in range(0, len(ids), 1000):
+                    chunk = ids[start : start + 1000]
                     client.update_by_query(index=index, conflicts="proceed", refresh=True,
-                                           query={"terms": {field: ids[start : start + 1000]}},
+                                           query={"ids": {"values": chunk}} if by_id else {"terms": {"uid": chunk}},
                                            script={"source": SET_OPERATION, "params": {"op": op_id}})
     finally:
         client.close()

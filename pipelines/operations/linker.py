@@ -111,10 +111,14 @@ class Linker:
                 made.append(Link(node, holder, "landing" if kind == LANDING else "contact", f"{kind}:{value}",
                                  {"where": where, "where_other": self._where(holder, kind, value)}))
         if f.minhash is not None:
+            # One link per group met (its closest text): a script posted a hundred times is a star, not a clique.
+            best: dict[str, tuple[float, str]] = {}
             for other in self.lsh.query(f.minhash):
                 jaccard = f.minhash.jaccard(self.minhashes[other])
-                if jaccard >= self.text_threshold:
-                    made.append(Link(node, other, "text", f"{jaccard:.2f}", {"jaccard": round(jaccard, 3)}))
+                root = self.uf.find(other)
+                if jaccard >= self.text_threshold and jaccard > best.get(root, (0.0, ""))[0]:
+                    best[root] = (jaccard, other)
+            made += [Link(node, other, "text", f"{j:.2f}", {"jaccard": round(j, 3)}) for j, other in best.values()]
             self.lsh.insert(node, f.minhash)
             self.minhashes[node] = f.minhash
         for ph in f.phashes:
@@ -125,21 +129,21 @@ class Linker:
         return made
 
     def _pictures(self, node: str, ph: int) -> list[Link]:
-        seen: set[str] = set()
-        out = []
+        """Links to the groups holding a near pHash (one per group, the closest picture)."""
+        best: dict[str, tuple[int, str, int]] = {}
+        own = self.uf.find(node)
         for i in range(_BANDS):
             key = (i, (ph >> (16 * i)) & 0xFFFF)
             bucket = self.bands.setdefault(key, [])
             for other, other_ph in bucket:
-                if other == node or other in seen:
-                    continue
                 distance = (ph ^ other_ph).bit_count()
-                if distance <= self.max_phash_distance:
-                    seen.add(other)
-                    out.append(Link(node, other, "picture", f"{ph:016x}",
-                                    {"distance": distance, "other": f"{other_ph:016x}"}))
-            bucket.append((node, ph))
-        return out
+                root = self.uf.find(other)
+                if root != own and distance <= self.max_phash_distance and distance < best.get(root, (99, "", 0))[0]:
+                    best[root] = (distance, other, other_ph)
+            if len(bucket) < 64:  # a picture every account posts (a template) links through its first holders
+                bucket.append((node, ph))
+        return [Link(node, other, "picture", f"{ph:016x}", {"distance": d, "other": f"{other_ph:016x}"})
+                for d, other, other_ph in best.values()]
 
     def _where(self, node: str, kind: str, value: str) -> str:
         f = self.features.get(node)
@@ -156,7 +160,9 @@ class Linker:
             self.minhashes[f.uid] = f.minhash
         for ph in f.phashes:
             for i in range(_BANDS):
-                self.bands.setdefault((i, (ph >> (16 * i)) & 0xFFFF), []).append((f.uid, ph))
+                bucket = self.bands.setdefault((i, (ph >> (16 * i)) & 0xFFFF), [])
+                if len(bucket) < 64:
+                    bucket.append((f.uid, ph))
         for link in links:
             self.uf.union(link.b, link.a)
             self.links.append(link)
