@@ -13,11 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from datasketch import MinHashLSH
 
 from pipelines.operations.features import LANDING, NUM_PERM, PostFeatures
 
-TEXT_THRESHOLD = 0.5  # estimated Jaccard of 3-gram sets above which two texts are one script reworded
+TEXT_THRESHOLD = 0.45  # estimated Jaccard of 3-gram sets above which two texts are one script reworded
+# LSH finds candidates well below the threshold (a reworded script at 0.55 must not slip through the bands); the
+# estimated Jaccard then decides. Unrelated ads sit below 0.2.
+CANDIDATE_THRESHOLD = 0.35
 MAX_PHASH_DISTANCE = 8  # bits: re-compressed and resized copies of a poster stay within a few bits
 _BANDS = 4
 
@@ -80,7 +84,7 @@ class Linker:
     def __init__(self, text_threshold: float = TEXT_THRESHOLD, max_phash_distance: int = MAX_PHASH_DISTANCE) -> None:
         self.text_threshold = text_threshold
         self.max_phash_distance = max_phash_distance
-        self.lsh = MinHashLSH(threshold=text_threshold, num_perm=NUM_PERM)
+        self.lsh = MinHashLSH(threshold=CANDIDATE_THRESHOLD, num_perm=NUM_PERM)
         self.minhashes: dict[str, Any] = {}
         self.holders: dict[tuple[str, str], str] = {}  # (kind, value) -> first node that held it
         self.bands: dict[tuple[int, int], list[tuple[str, int]]] = {}
@@ -113,8 +117,12 @@ class Linker:
         if f.minhash is not None:
             # One link per group met (its closest text): a script posted a hundred times is a star, not a clique.
             best: dict[str, tuple[float, str]] = {}
-            for other in self.lsh.query(f.minhash):
-                jaccard = f.minhash.jaccard(self.minhashes[other])
+            candidates = self.lsh.query(f.minhash)
+            if candidates:  # estimated Jaccard of all candidates at once: the share of equal signature slots
+                stacked = np.stack([self.minhashes[c].hashvalues for c in candidates])
+                estimates = (stacked == f.minhash.hashvalues).mean(axis=1)
+            for other, jaccard in zip(candidates, estimates if candidates else ()):
+                jaccard = float(jaccard)
                 root = self.uf.find(other)
                 if jaccard >= self.text_threshold and jaccard > best.get(root, (0.0, ""))[0]:
                     best[root] = (jaccard, other)
