@@ -20,7 +20,7 @@ from datasketch import MinHash
 from pipelines.clues.normalise import ACCOUNT, account_key, normalise_clue, post_clues
 from pipelines.detection.normalize import compact_view, light_view
 
-NUM_PERM = 128
+NUM_PERM = 64
 SHINGLE = 3
 MIN_SHINGLES = 8  # shorter texts ("看图", "懂的来") say too little to link anyone by
 LANDING = "url"

@@ -2,7 +2,7 @@
 
 Every link is found through an index, never by comparing all pairs: contacts and landing links by their normalised
 value (a post links to the first node that held the value), near-duplicate texts by MinHash LSH (datasketch), the
-same picture by pHash split into four 16-bit bands (near hashes share a band; Hamming distance confirms), a post to
+same picture by pHash split into five bands (hashes ≤ 4 bits apart share one; Hamming distance confirms), a post to
 its author's account, a repost to its original. Adding a post touches only its own candidates, so new posts join or
 merge groups without recomputing the world.
 """
@@ -21,9 +21,16 @@ from pipelines.operations.features import LANDING, NUM_PERM, PostFeatures
 TEXT_THRESHOLD = 0.45  # estimated Jaccard of 3-gram sets above which two texts are one script reworded
 # LSH finds candidates well below the threshold (a reworded script at 0.55 must not slip through the bands); the
 # estimated Jaccard then decides. Unrelated ads sit below 0.2.
-CANDIDATE_THRESHOLD = 0.35
+CANDIDATE_THRESHOLD = 0.4
 MAX_PHASH_DISTANCE = 8  # bits: re-compressed and resized copies of a poster stay within a few bits
-_BANDS = 4
+# The 64-bit pHash cut into five bands (13+13+13+13+12 bits): two hashes at most 4 bits apart share a band
+# (pigeonhole), so every re-compressed copy is a candidate; Hamming distance then decides.
+_BAND_SHIFTS = ((0, 13), (13, 13), (26, 13), (39, 13), (52, 12))
+_BUCKET_CAP = 64  # a picture every account posts (a template) links through its first holders
+
+
+def _band_keys(ph: int) -> list[tuple[int, int]]:
+    return [(i, (ph >> shift) & ((1 << width) - 1)) for i, (shift, width) in enumerate(_BAND_SHIFTS)]
 
 
 @dataclass(frozen=True)
@@ -140,15 +147,14 @@ class Linker:
         """Links to the groups holding a near pHash (one per group, the closest picture)."""
         best: dict[str, tuple[int, str, int]] = {}
         own = self.uf.find(node)
-        for i in range(_BANDS):
-            key = (i, (ph >> (16 * i)) & 0xFFFF)
+        for key in _band_keys(ph):
             bucket = self.bands.setdefault(key, [])
             for other, other_ph in bucket:
                 distance = (ph ^ other_ph).bit_count()
                 root = self.uf.find(other)
                 if root != own and distance <= self.max_phash_distance and distance < best.get(root, (99, "", 0))[0]:
                     best[root] = (distance, other, other_ph)
-            if len(bucket) < 64:  # a picture every account posts (a template) links through its first holders
+            if len(bucket) < _BUCKET_CAP:
                 bucket.append((node, ph))
         return [Link(node, other, "picture", f"{ph:016x}", {"distance": d, "other": f"{other_ph:016x}"})
                 for d, other, other_ph in best.values()]
@@ -167,9 +173,9 @@ class Linker:
             self.lsh.insert(f.uid, f.minhash)
             self.minhashes[f.uid] = f.minhash
         for ph in f.phashes:
-            for i in range(_BANDS):
-                bucket = self.bands.setdefault((i, (ph >> (16 * i)) & 0xFFFF), [])
-                if len(bucket) < 64:
+            for key in _band_keys(ph):
+                bucket = self.bands.setdefault(key, [])
+                if len(bucket) < _BUCKET_CAP:
                     bucket.append((f.uid, ph))
         for link in links:
             self.uf.union(link.b, link.a)
