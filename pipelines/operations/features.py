@@ -25,11 +25,8 @@ SHINGLE = 3
 MIN_SHINGLES = 8  # shorter texts ("看图", "懂的来") say too little to link anyone by
 LANDING = "url"
 # One fixed permutation set for every MinHash of every run: signatures stored yesterday compare with today's.
-def _crc32(data: bytes) -> int:
-    """The shingle hash: stable across processes (stored signatures stay comparable) and ~10x cheaper than SHA-1."""
-    return zlib.crc32(data)
-
-
+# The shingle hash: CRC-32, stable across processes (stored signatures stay comparable), ~10x cheaper than SHA-1.
+_crc32 = zlib.crc32
 _REFERENCE = MinHash(num_perm=NUM_PERM, seed=10, hashfunc=_crc32)
 _PERMS = _REFERENCE.permutations
 _DTYPE = _REFERENCE.hashvalues.dtype
