@@ -24,6 +24,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.items import to_plain
 from pipelines.base import Stage
+from pipelines.sidetables import open_tables
 from pipelines.clues.normalise import account_key
 from pipelines.index import EsConfig, make_client
 from pipelines.store import store_path
@@ -72,11 +73,8 @@ class AccountBook:
     """The account tables of one store file (thread-safe: one connection behind a lock)."""
 
     def __init__(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_tables(path, _SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ from typing import Any
 
 from pipelines.operations.features import PostFeatures, minhash_from_bytes, post_features
 from pipelines.operations.linker import Link, Linker
+from pipelines.sidetables import open_tables
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS op_posts (
@@ -73,12 +74,9 @@ class OperationBook:
     """
 
     def __init__(self, path: str | Path, min_accounts: int = 2) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.min_accounts = min_accounts
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_tables(path, _SCHEMA)
         self.linker = Linker()
         self._load()
         self._op_of: dict[str, str] = dict(self._db.execute("SELECT node, op_id FROM op_members").fetchall())
