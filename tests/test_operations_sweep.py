@@ -12,6 +12,7 @@ import pytest
 from pipelines.detection.contacts import find_contacts
 from pipelines.detection.normalize import light_view
 from pipelines.operations import OperationBook
+from pipelines.operations.features import MIN_SHINGLES, shingles
 from pipelines.operations.linker import UnionFind
 from tests.conftest import PROJECT, SweepRun, run_sweep
 from tests.simulator import SimConfig, Simulator
@@ -28,7 +29,8 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[SweepRun, dict[str,
 
 
 def truth(corpus: dict[str, list[SimPost]]) -> dict[str, str]:
-    """uid -> ground-truth group: a seeded operation by name; a base entry's copies (every platform posts it), its
+    """uid -> ground-truth group: a seeded operation by name; a base entry's copies (every platform posts it) when
+    they share a contact, a picture or a script long enough to be one (a short generic phrase is everybody's), its
     reposts with it; decoys alone; groups whose texts hold one contact (read by the contact reader) joined."""
     by_id = {p.post_id: p for posts in corpus.values() for p in posts}
     uf = UnionFind()
@@ -40,8 +42,11 @@ def truth(corpus: dict[str, list[SimPost]]) -> dict[str, str]:
                 label[p.uid] = f"op:{p.operation}"
             elif p.family == "decoy":
                 label[p.uid] = f"decoy:{p.uid}"
-            else:
+            elif len(shingles(orig.text)) >= MIN_SHINGLES or orig.image_texts or orig.frame_texts or any(
+                    find_contacts(light_view(orig.text), orig.text, "")):
                 label[p.uid] = f"entry:{orig.text}"
+            else:
+                label[p.uid] = f"alone:{orig.uid}"
             words = [orig.text, *orig.image_texts, *orig.frame_texts, orig.bio, *(c["text"] for c in orig.comment_texts)]
             for text in words:
                 for c in find_contacts(light_view(text), text, ""):

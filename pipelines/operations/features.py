@@ -47,13 +47,14 @@ class PostFeatures:
 
 
 _LATIN = re.compile(r"[a-z0-9]+")
+_HASHTAGS = re.compile(r"#[^#\s]{1,40}#|#[^\s#]+")  # topic tags (#征信修复#, #逾期): shared by unrelated posts
 
 
 def shingles(text: str) -> set[bytes]:
     """Character 3-grams of the script: the compact normal form (folded, letters and digits only, aliases spelled
     out) without its Latin letters and digits — contacts, links and numbers differ between an outfit's accounts by
     design and are compared as contacts, not as wording."""
-    compact = _LATIN.sub("", compact_view(light_view(text)).text)
+    compact = _LATIN.sub("", compact_view(light_view(_HASHTAGS.sub(" ", text))).text)
     return {compact[i : i + SHINGLE].encode("utf-8") for i in range(len(compact) - SHINGLE + 1)}
 
 
