@@ -19,6 +19,10 @@ class Author:
     id: str | None = None
     name: str | None = None
     url: str | None = None
+    # From the account's profile page (fetched for flagged posts and posts pointing at 主页 / 简介; crawler/followups.py).
+    bio: str | None = None
+    verified: bool | None = None
+    followers: int | None = None
 
 
 @dataclass
@@ -34,6 +38,7 @@ class MediaAsset:
     mime: str | None = None
     timestamp: float | None = None  # seconds into the video, for frames
     error: str | None = None  # why the asset could not be used, if it could not
+    phash: str | None = None  # 64-bit perceptual hash (hex) the OCR stage computed: "same picture" across posts
 
 
 @dataclass
@@ -59,6 +64,9 @@ class AdPost:
     raw: Any = None  # the platform's payload for this post; archived by the store stage
     raw_ref: str | None = None  # "sha256:<hex>" of the archived raw payload
     reposted_from: str | None = None  # uid of the post this one reposts (Weibo 转发); it inherits its decision
+    # The first pages of the post's comments (flagged posts and posts pointing at 评论区; crawler/followups.py):
+    # each {"id", "text", "author": {"id", "name"}, "likes", "pinned"?}; detection reads them as "comment:N".
+    comments: list[dict[str, Any]] = field(default_factory=list)
     # Filled later by pipelines.
     media: list[MediaAsset] = field(default_factory=list)
     ocr: list[dict[str, Any]] = field(default_factory=list)  # {"source": "image:0", "text": ..., "lines": [...]}
@@ -66,6 +74,7 @@ class AdPost:
     detection: dict[str, Any] | None = None
     contacts: list[dict[str, Any]] = field(default_factory=list)
     flagged: bool = False
+    operation_id: str | None = None  # the operation (团伙) this post belongs to (pipelines/operations)
 
     @property
     def uid(self) -> str:

@@ -72,6 +72,12 @@ SAVED_SEARCHES = (
                 "flagged : true and reposted_from : *",
                 ("reposted_from", "author.name", "author.id", "platform", "text", "url"),
                 (("reposted_from", "asc"), ("published_at", "desc"))),
+    SavedSearch("operations", "adwatch: posts of operations (团伙)",
+                "Flagged posts linked into operations (same contact, reworded script, same picture, same landing "
+                "link across accounts and platforms), grouped by operation: `scrapy operations ID` writes its report.",
+                "flagged : true and operation_id : *",
+                ("operation_id", "platform", "author.name", "contact_values", "text", "url"),
+                (("operation_id", "asc"), ("published_at", "desc"))),
 )
 
 

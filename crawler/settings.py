@@ -75,6 +75,9 @@ ADWATCH_DETECT_THRESHOLD = 0.5
 ADWATCH_LEXICON = os.environ.get("ADWATCH_LEXICON") or ""  # default: pipelines/lexicon.yaml
 ADWATCH_SCHEDULE = os.environ.get("ADWATCH_SCHEDULE") or ""  # cron for `scrapy schedule`, e.g. "0 */6 * * *"
 ADWATCH_SCHEDULE_TZ = os.environ.get("ADWATCH_SCHEDULE_TZ") or "Asia/Shanghai"
+ADWATCH_FOLLOWUPS = os.environ.get("ADWATCH_FOLLOWUPS", "1") != "0"  # comments + profiles (crawler/followups.py)
+ADWATCH_COMMENT_PAGES = 1  # pages of comments fetched per post that needs them
+ADWATCH_OPERATIONS_MIN_ACCOUNTS = 2  # a linked group is an operation once it spans this many accounts
 ADWATCH_PLAYWRIGHT_IDLE_SECONDS = 3.0  # Douyin: stop scrolling when no new results arrive for this long
 # Clue matching (`scrapy clues`, docs/clue-matching.md): our name in the alliance, where our batch keys live
 # (default <data dir>/clue-keys), and the alliance's shared HMAC key file (HMAC mode only).
@@ -130,9 +133,12 @@ ITEM_PIPELINES = {
     "pipelines.media.MediaStage": 300,
     "pipelines.ocr.OcrStage": 400,
     "pipelines.detect.DetectStage": 500,
+    "crawler.followups.FollowupStage": 550,  # comments and author profile of flagged posts, then detect again
     "pipelines.reposts.RepostStage": 600,  # a repost inherits its original's decision (Weibo 转发)
     "pipelines.store.StoreStage": 800,
-    "pipelines.seen.SeenStage": 850,  # incremental sweeps remember what was stored (crawler/incremental.py)
+    "pipelines.seen.SeenStage": 840,  # incremental sweeps remember what was stored (crawler/incremental.py)
+    "pipelines.accounts.AccountStage": 850,  # one record per account (posts, flagged posts, contacts, score)
+    "pipelines.operations.stage.OperationStage": 860,  # links posts/accounts into operations, sets operation_id
     "pipelines.index.IndexStage": 900,  # off unless ADWATCH_ES_URL is set
 }
 

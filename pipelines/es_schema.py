@@ -71,6 +71,7 @@ def mappings(analyzer: str = "standard") -> dict[str, Any]:
             },
             "raw_ref": kw,
             "reposted_from": kw,  # uid of the reposted original: lists the accounts amplifying an ad
+            "operation_id": kw,  # the operation (团伙) the post belongs to (pipelines/operations)
             "media": {
                 "properties": {
                     "kind": kw, "url": kw, "path": kw, "sha256": kw, "mime": kw, "error": kw,

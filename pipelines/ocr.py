@@ -114,6 +114,7 @@ class Reading:
     lines: list[OcrLine]
     how: str  # "ocr" | "cache" | "blank"
     seconds: float = 0.0
+    phash: str | None = None  # the picture's 64-bit pHash (hex); None for blank pictures
 
 
 @dataclass
@@ -132,7 +133,8 @@ class Reader:
         key = image_key(image)
         cached = self.cache.get(self.engine.name, image, key) if self.cache else None
         if cached is not None:
-            return Reading(join_lines([ln["text"] for ln in cached]), cached, "cache", time.perf_counter() - start)
+            return Reading(join_lines([ln["text"] for ln in cached]), cached, "cache", time.perf_counter() - start,
+                           f"{key:016x}")
         scale = min(1.0, self.max_side / max(image.size))
         small = image.resize((round(image.width * scale), round(image.height * scale))) if scale < 1 else image
         # One OCR at a time: either engine already uses every core, and two runs would only thrash.
@@ -145,7 +147,8 @@ class Reader:
         lines = [ln for ln in lines if ln["text"]]
         if self.cache:
             self.cache.put(self.engine.name, image, key, lines)
-        return Reading(join_lines([ln["text"] for ln in lines]), lines, "ocr", time.perf_counter() - start)
+        return Reading(join_lines([ln["text"] for ln in lines]), lines, "ocr", time.perf_counter() - start,
+                       f"{key:016x}")
 
 
 # --- Stage ------------------------------------------------------------------------------------------------
@@ -252,6 +255,9 @@ class OcrStage(Stage):
     def _read(self, source: str, asset: MediaAsset, image: Image.Image, platform: str) -> dict[str, Any] | None:
         """The ``ocr`` entry for one picture, or None when it has no text."""
         reading = self.reader.read(image)
+        if asset.kind != "frame" and reading.text:
+            # Posters (pictures with words), not video frames nor blank default covers, are what an outfit re-posts.
+            asset.phash = reading.phash
         self.count(reading.how, platform=platform)
         if reading.how == "ocr":
             self.stats.inc_value("adwatch/ocr/seconds", round(reading.seconds, 3))

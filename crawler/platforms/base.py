@@ -134,6 +134,22 @@ class PlatformSpider(scrapy.Spider):
         """
         raise NotImplementedError(f"{self.name}: fetching a single post is not supported yet")
 
+    # --- follow-ups: comments and the author's profile (crawler/followups.py) ----------------------------
+    def comments_request(self, post: AdPost) -> Request | None:
+        """The first page of ``post``'s comments, or None when this platform has none to offer (yet).
+
+        Its callback returns a :class:`~crawler.followups.CommentPage`, a Request to send instead (a retry, or
+        what ``refused()`` answers) or None; the follow-up stage sends it, not the scheduler.
+        """
+        return None
+
+    def profile_request(self, post: AdPost) -> Request | None:
+        """The profile of ``post``'s author (bio, verification, followers), or None when not supported (yet).
+
+        Its callback returns a :class:`~crawler.followups.Profile`, a Request to send next, or None.
+        """
+        return None
+
     def gone(self, post_id: Any, url: str, reason: str) -> PostGone:
         """The platform answered that this post is no longer there (deleted, private, not found)."""
         self.count(f"gone/{reason}")

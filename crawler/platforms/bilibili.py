@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
+from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
 from crawler.platforms.base import PlatformSpider
 from crawler.utils import CN_TZ, as_int, counts, traverse
@@ -36,6 +37,9 @@ SEARCH_API = "/x/web-interface/wbi/search/type"
 VIEW_API = "/x/web-interface/view"
 PLAYURL_API = "/x/player/wbi/playurl"
 NAV_API = "/x/web-interface/nav"
+REPLY_API = "/x/v2/reply"
+ACC_INFO_API = "/x/space/wbi/acc/info"
+RELATION_API = "/x/relation/stat"
 # view: the video is gone or hidden (稿件不可见 / 审核中 / 仅UP主自己可见 / 啥都木有).
 GONE_CODES = {62002: "deleted", 62004: "under_review", 62012: "private", -404: "not_found"}
 
@@ -330,3 +334,64 @@ class BilibiliSpider(PlatformSpider):
             keyword=keyword,
             raw={"search": card or None, "view": view or None},
         )
+
+    # --- follow-ups: the comment area (``/x/v2/reply``) and the uploader's space (``acc/info`` + ``relation/stat``) --
+    def comments_request(self, post: AdPost) -> Request | None:
+        """The video's comment area (type 1 = video, ``oid`` = its aid), hottest first; the uploader's pinned
+        comment comes in ``data.upper.top``."""
+        raw = post.raw if isinstance(post.raw, dict) else {}
+        aid = traverse(raw, "view", "aid") or traverse(raw, "search", "aid") or traverse(raw, "search", "id")
+        if not aid:
+            return None
+        return self.api_request(REPLY_API, {"type": 1, "oid": aid, "pn": 1, "ps": 20, "sort": 1},
+                                self.parse_comments, wbi=False, referer=f"{self.cfg.origin}/video/{post.post_id}/")
+
+    def profile_request(self, post: AdPost) -> Request | None:
+        mid = post.author.id
+        if not mid:
+            return None
+        return self.api_request(ACC_INFO_API, {"mid": mid}, self.parse_profile, wbi=True,
+                                referer=f"{self.host('space')}/{mid}")
+
+    def _followup_data(self, response: Response) -> Any:
+        """``data`` of a follow-up answer; a Request (retry, re-signed, or what ``refused()`` answers); or None."""
+        verdict, data = self.check(response)
+        if verdict in ("refused", "signature", "malformed"):
+            return next(iter(self._retry_or_refuse(verdict, response)), None)
+        if verdict != "ok":
+            return None  # -404 user gone, 12002 comments closed, …
+        return traverse(data, "data", expected=dict) or {}
+
+    def parse_comments(self, response: Response) -> Any:
+        data = self._followup_data(response)
+        if not isinstance(data, dict):
+            return data if data is not None else CommentPage()
+        top = traverse(data, "upper", "top", expected=dict)
+        replies = [*([top] if top else []), *(traverse(data, "replies", expected=list) or [])]
+        comments = [
+            {"id": str(r.get("rpid_str") or r.get("rpid") or ""), "text": traverse(r, "content", "message") or "",
+             "author": {"id": str(traverse(r, "member", "mid") or r.get("mid") or ""),
+                        "name": traverse(r, "member", "uname")},
+             "likes": as_int(r.get("like"), 0), "pinned": r is top, "published_at": as_int(r.get("ctime"))}
+            for r in replies if isinstance(r, dict)
+        ]
+        return CommentPage(comments)
+
+    def parse_profile(self, response: Response) -> Any:
+        data = self._followup_data(response)
+        if not isinstance(data, dict) or not data:
+            return data
+        official = traverse(data, "official", expected=dict) or {}
+        profile = Profile(bio=data.get("sign") or None, verified=as_int(official.get("type"), -1) >= 0,
+                          name=data.get("name"))
+        # acc/info has no follower count: the space page reads it from relation/stat.
+        return self.api_request(RELATION_API, {"vmid": data.get("mid")}, self.parse_relation, wbi=False,
+                                referer=f"{self.host('space')}/{data.get('mid')}", profile=profile)
+
+    def parse_relation(self, response: Response, profile: Any) -> Any:
+        data = self._followup_data(response)
+        if isinstance(data, Request):
+            return data
+        if isinstance(data, dict):
+            profile.followers = as_int(data.get("follower"))
+        return profile

@@ -18,12 +18,15 @@ from playwright.async_api import Page
 from playwright.async_api import Response as PageResponse
 from scrapy.http import Request, Response
 
+from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
 from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
 from crawler.platforms.base import PlatformSpider
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/aweme/v1/web/general/search/single"
+COMMENT_API = "/aweme/v1/web/comment/list/"
+PROFILE_API = "/aweme/v1/web/user/profile/other/"
 # Douyin's interstitial verification page (served instead of the search page when it suspects a bot).
 # Idle periods (ADWATCH_PLAYWRIGHT_IDLE_SECONDS each) to sit out before a page that still has more counts as stalled.
 STALL_WAITS = 4
@@ -208,6 +211,74 @@ class DouyinSpider(PlatformSpider):
                 yield retry
             return
         yield self.post(aweme, None)
+
+
+    # --- follow-ups: the video page's comment list, the user page's profile (both read from the browser) ------
+    def _page_request(self, url: str, callback: Any) -> Request:
+        return Request(url, callback=callback, errback=self.close_page, dont_filter=True, meta={
+            "playwright": True, "playwright_include_page": True,
+            "playwright_page_event_handlers": {"response": "on_followup_response"}})
+
+    def comments_request(self, post: AdPost) -> Request | None:
+        """The video page: its script fetches (and signs) ``/aweme/v1/web/comment/list/?aweme_id=…``."""
+        return self._page_request(f"{self.cfg.origin}/video/{post.post_id}", self.parse_comments)
+
+    def profile_request(self, post: AdPost) -> Request | None:
+        """The user page (``author.url`` = ``/user/{sec_uid}``): its script fetches ``user/profile/other``."""
+        url = post.author.url
+        return self._page_request(url, self.parse_profile) if url and "/user/" in url else None
+
+    async def on_followup_response(self, response: PageResponse) -> None:
+        if COMMENT_API not in response.url and PROFILE_API not in response.url:
+            return
+        try:
+            body = await response.text()
+        except Exception:  # the page closed or the body was cut: counted as empty by the parser
+            body = ""
+        self._xhr.setdefault(response.frame.page, XhrLog()).bodies.put_nowait(body)
+
+    async def _followup_json(self, response: Response) -> Any:
+        """The JSON the page's own XHR received; ``refused()``'s answer on a verification page; None if none came."""
+        page: Page = response.meta["playwright_page"]
+        try:
+            if any(marker in response.text for marker in VERIFY_PAGE_MARKERS):
+                return self.refused("captcha", response)
+            body = await self._xhr.setdefault(page, XhrLog()).next(self.cfg.idle_seconds * STALL_WAITS)
+            if not body:
+                self.count("followup_empty")
+                return None
+            try:
+                return json.loads(body)
+            except ValueError:
+                self.warn_once("malformed", "douyin: malformed follow-up JSON on %s", response.url)
+                return None
+        finally:
+            self._xhr.pop(page, None)
+            await page.close()
+
+    async def parse_comments(self, response: Response) -> Any:
+        data = await self._followup_json(response)
+        if not isinstance(data, dict):
+            return data  # a Request from refused(), or None
+        comments = [
+            {"id": str(c.get("cid") or ""), "text": c.get("text") or "",
+             "author": {"id": str(traverse(c, "user", "uid") or ""), "name": traverse(c, "user", "nickname")},
+             "likes": as_int(c.get("digg_count"), 0), "pinned": bool(c.get("stick_position")),
+             "published_at": as_int(c.get("create_time"))}
+            for c in traverse(data, "comments", expected=list) or [] if isinstance(c, dict)
+        ]
+        return CommentPage(comments)  # further pages need scrolling the comment panel: the first is kept
+
+    async def parse_profile(self, response: Response) -> Any:
+        data = await self._followup_json(response)
+        if not isinstance(data, dict):
+            return data
+        user = traverse(data, "user", expected=dict)
+        if user is None:
+            return None
+        return Profile(bio=user.get("signature") or None,
+                       verified=bool(user.get("custom_verify") or user.get("enterprise_verify_reason")),
+                       followers=as_int(user.get("follower_count")), name=user.get("nickname"))
 
 
 def find_key(data: Any, key: str) -> Iterator[dict[str, Any]]:

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from scrapy.http import Request, Response
 
+from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
 from crawler.platforms.base import PlatformSpider
 from crawler.utils import CN_TZ, as_int, counts, traverse
@@ -247,3 +248,63 @@ class WeiboSpider(PlatformSpider):
                 yield retry
             return
         yield self.post(mblog, None)
+
+    # --- follow-ups: comments (``/comments/hotflow``) and the author's profile (containerid ``100505{uid}``) ----
+    def comments_request(self, post: AdPost, max_id: int | None = None) -> Request | None:
+        """The hot-comment flow m.weibo.cn's post page loads: ``max_id`` / ``max_id_type`` page it."""
+        params = {"id": post.post_id, "mid": post.post_id, "max_id_type": 0}
+        if max_id:
+            params["max_id"] = max_id
+        return Request(f"{self.cfg.origin}/comments/hotflow?{urlencode(params)}", callback=self.parse_comments,
+                       cb_kwargs={"post": post}, dont_filter=True,
+                       headers={"Accept": "application/json, text/plain, */*", "X-Requested-With": "XMLHttpRequest",
+                                "MWeibo-Pwa": "1", "Referer": f"{self.cfg.origin}/detail/{post.post_id}"})
+
+    def parse_comments(self, response: Response, post: AdPost) -> Any:
+        if refusal := self.page_refusal(response):
+            return self.refused(refusal, response)
+        data = self.load_json(response)
+        if data is None:
+            return self.retry(response.request, "malformed_json")
+        if data.get("ok") != 1:  # {"ok": 0, "msg": "快来发表你的评论吧"}: no comments
+            return CommentPage()
+        comments = [
+            {"id": str(c.get("id") or c.get("mid") or ""), "text": c.get("text") or "",
+             "author": {"id": str(traverse(c, "user", "id") or ""), "name": traverse(c, "user", "screen_name")},
+             "likes": as_int(c.get("like_count"), 0), "published_at": c.get("created_at")}
+            for c in traverse(data, "data", "data", expected=list) or [] if isinstance(c, dict)
+        ]
+        max_id = as_int(traverse(data, "data", "max_id"), 0)
+        return CommentPage(comments, self.comments_request(post, max_id) if max_id else None)
+
+    def profile_request(self, post: AdPost) -> Request | None:
+        uid = post.author.id
+        if not uid:
+            return None
+        query = urlencode({"type": "uid", "value": uid, "containerid": f"100505{uid}"})
+        return Request(f"{self.cfg.origin}/api/container/getIndex?{query}", callback=self.parse_profile,
+                       dont_filter=True, headers={"Accept": "application/json, text/plain, */*",
+                                                  "X-Requested-With": "XMLHttpRequest", "MWeibo-Pwa": "1",
+                                                  "Referer": f"{self.cfg.origin}/u/{uid}"})
+
+    def parse_profile(self, response: Response) -> Any:
+        if refusal := self.page_refusal(response):
+            return self.refused(refusal, response)
+        data = self.load_json(response)
+        if data is None:
+            return self.retry(response.request, "malformed_json")
+        info = traverse(data, "data", "userInfo", expected=dict)
+        if data.get("ok") != 1 or info is None:
+            return None  # "用户不存在"
+        return Profile(bio=info.get("description") or None, verified=bool(info.get("verified")),
+                       followers=wan_count(info.get("followers_count")), name=info.get("screen_name"))
+
+
+def wan_count(value: Any) -> int | None:
+    """Weibo's follower counts: an int, or a string such as ``"1.2万"`` / ``"3亿"`` for big accounts."""
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"\s*([\d.]+)\s*(万|亿)?\s*", str(value or ""))
+    if not m:
+        return None
+    return int(float(m[1]) * {"万": 10_000, "亿": 100_000_000}.get(m[2] or "", 1))

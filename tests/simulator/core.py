@@ -170,6 +170,10 @@ class Site:
     def first_hit(self, key: str) -> bool:
         return self.sim.first_hit(f"{self.name}:{key}")
 
+    def author_post(self, author_id: str) -> SimPost | None:
+        """A post of this account (its profile: name, bio), or None for an account the corpus does not know."""
+        return next((p for p in self.posts if p.author_id == str(author_id)), None)
+
     @staticmethod
     def header(name: str) -> str:
         """A header of the request being answered ('' when absent), e.g. the cookies an API checks."""
@@ -199,7 +203,10 @@ class Site:
             if idx >= len(post.image_texts):
                 return 404, {}, b""
             text = post.image_texts[idx]
-        return 200, {"Content-Type": "image/jpeg"}, media.image_bytes(text, self.config.seed)
+        data = media.image_bytes(text, self.config.seed)
+        if again := post.extra.get("recompress"):  # a re-post of the same poster: new bytes, same look
+            data = media.recompressed(data, int(again.get("quality", 60)), float(again.get("scale", 1.0)))
+        return 200, {"Content-Type": "image/jpeg"}, data
 
 
 class Simulator:

@@ -20,6 +20,8 @@ EPOCH = datetime(2026, 11, 1, 9, 0, tzinfo=CN)  # corpus times are fixed, not "n
 # then the narrower ones posts are spread over; EMPTY_KEYWORD finds nothing on any platform.
 KEYWORDS = ["征信修复", "停息挂账", "债务优化", "停止催收"]
 EMPTY_KEYWORD = "债务重组"
+HARMLESS_COMMENTS = ["说得对", "学到了，谢谢分享", "我也是这样", "收藏了", "有道理", "[赞][赞]", "加油，会好起来的"]
+HARMLESS_BIOS = ["记录生活的点点滴滴", "分享日常，欢迎关注", "一个普通打工人", "读书、跑步、做饭", ""]
 
 
 @dataclass
@@ -45,6 +47,19 @@ class SimPost:
     deleted: bool = False
     long_text: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    bio: str = ""  # the author's profile text ("" = a harmless drawn one, see author_bio)
+    comment_texts: list[dict[str, Any]] = field(default_factory=list)  # {text, by_author, pinned}; [] = drawn ones
+    operation: str | None = None  # ground truth of issue 10: the seeded operation this post belongs to
+
+    def comment_list(self) -> list[dict[str, Any]]:
+        """The post's comments: its own, or a few harmless drawn ones (every post has some, as on the platforms)."""
+        if self.comment_texts:
+            return self.comment_texts
+        n = int(self.post_id[-2:], 36) if self.post_id[-2:].isalnum() else 0
+        return [{"text": HARMLESS_COMMENTS[(n + k) % len(HARMLESS_COMMENTS)]} for k in range(2)]
+
+    def author_bio(self) -> str:
+        return self.bio or HARMLESS_BIOS[sum(map(ord, self.author_id)) % len(HARMLESS_BIOS)]
 
     @property
     def uid(self) -> str:
@@ -126,8 +141,31 @@ def build_corpus(seed: int = 7, sites: dict[str, Any] | None = None) -> dict[str
         # Platform-specific posts built from the others (Weibo's reposts of ads and of harmless posts).
         if extras := getattr(site, "corpus_extras", None):
             posts.extend(extras(posts, random.Random(f"{seed}:{platform}:extras")))
+        posts.extend(operation_posts(platform, site, random.Random(f"{seed}:{platform}:operations"), p_index))
         corpus[platform] = posts
     return corpus
+
+
+def operation_posts(platform: str, site: Any, rng: random.Random, p_index: int) -> list[SimPost]:
+    """This platform's members of the seeded operations and its decoys (``operations`` / ``decoys`` in texts.yaml)."""
+    texts = load_texts()
+    entries = [(op, m) for op in texts.get("operations", []) for m in op["members"]]
+    entries += [(None, d) for d in texts.get("decoys", [])]
+    out = []
+    for n, (op, e) in enumerate(entries):
+        if e["platform"] != platform:
+            continue
+        poster = (op or {}).get("poster")
+        out.append(SimPost(
+            platform=platform, post_id=site.new_post_id(rng), keyword=KEYWORDS[n % len(KEYWORDS)], text=e["text"],
+            kind=e.get("kind", "text"), is_ad=True, category=e.get("category"), family="operation" if op else "decoy",
+            author_id=site.new_author_id(rng), author_name=_nick(rng),
+            created=EPOCH + timedelta(days=1, minutes=53 * n + 11 * p_index),
+            image_texts=[poster] if poster else [], likes=rng.randint(0, 5000), comments=rng.randint(1, 300),
+            shares=rng.randint(0, 200), extra={"recompress": e["recompress"]} if e.get("recompress") else {},
+            bio=e.get("bio", ""), comment_texts=list(e.get("comments", [])), operation=op["name"] if op else None,
+        ))
+    return out
 
 
 def search(posts: list[SimPost], keyword: str) -> list[SimPost]:

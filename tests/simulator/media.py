@@ -144,3 +144,14 @@ def char_accuracy(truth: str, got: str) -> float:
         for j, cb in enumerate(b, 1):
             prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
     return max(0.0, 1 - row[len(b)] / max(1, len(a)))
+
+
+def recompressed(data: bytes, quality: int, scale: float) -> bytes:
+    """The same picture re-posted: decoded, scaled and saved again at another JPEG quality (new bytes, same look)."""
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    if scale != 1.0:
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()

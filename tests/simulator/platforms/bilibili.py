@@ -32,6 +32,10 @@ NAV = "/x/web-interface/nav"
 SEARCH = "/x/web-interface/wbi/search/type"
 VIEW = "/x/web-interface/view"
 PLAYURL = "/x/player/wbi/playurl"
+REPLY = "/x/v2/reply"  # docs/comment/list.md
+ACC_INFO = "/x/space/wbi/acc/info"  # docs/user/info.md (WBI-signed)
+RELATION = "/x/relation/stat"  # docs/user/status_number.md
+FOLLOWUP_PATHS = frozenset({REPLY, ACC_INFO, RELATION})
 BV_ALPHABET = "FcwAPNKTMug3GV5Lj7EJnHpWsx4tb8haYeviqBz6rkCy12mUSDQX9RdoZf"
 ENC_TAB = [46, 47, 18, 2, 53, 8, 23, 32, 15, 50, 10, 31, 58, 3, 45, 35, 27, 43, 5, 49, 33, 9, 42, 19, 29, 28, 14,
            39, 12, 38, 41, 13, 37, 48, 7, 16, 24, 55, 40, 61, 26, 17, 0, 1, 60, 51, 30, 4, 22, 25, 54, 21, 56, 59, 6,
@@ -94,6 +98,10 @@ class BilibiliSite(Site):
             return json_reply({"code": -101, "message": "账号未登录", "ttl": 1, "data": {
                 "isLogin": False, "wbi_img": {"img_url": f"https://i0.hdslb.com/bfs/wbi/{img}.png",
                                               "sub_url": f"https://i0.hdslb.com/bfs/wbi/{sub}.png"}}})
+        if path in FOLLOWUP_PATHS:
+            if "buvid3=" not in self.header("Cookie"):
+                return self.refusal(path, query)
+            return self.followup(path, query)
         if path in self.api_paths:
             if self.config.ban.get("bilibili") == "412" or "buvid3=" not in self.header("Cookie"):
                 return self.refusal(path, query)
@@ -229,3 +237,51 @@ class BilibiliSite(Site):
             "support_formats": [{"quality": 16, "format": "mp4", "new_description": "360P 流畅",
                                  "display_desc": "360P", "superscript": "", "codecs": None}],
             "high_format": None, "last_play_time": 0, "last_play_cid": 0}})
+
+    # --- follow-ups: comment area, uploader's space --------------------------------------------------------
+    def followup(self, path: str, query: dict[str, str]) -> Reply:
+        if path == REPLY:
+            return self.replies(query)
+        if path == ACC_INFO and (rejected := self.check_signature(query)):
+            return rejected
+        mid = query.get("mid") or query.get("vmid") or ""
+        post = self.author_post(mid)
+        if post is None:
+            return json_reply({"code": -404, "message": "啥都木有", "ttl": 1, "data": None})
+        if path == RELATION:
+            return json_reply({"code": 0, "message": "0", "ttl": 1, "data": {
+                "mid": int(mid), "following": 21, "whisper": 0, "black": 0, "follower": post.likes * 2}})
+        return json_reply({"code": 0, "message": "0", "ttl": 1, "data": {
+            "mid": int(mid), "name": post.author_name, "sex": "保密", "sign": post.author_bio(), "rank": 10000,
+            "level": 3, "jointime": 0, "moral": 0, "silence": 0, "coins": 0, "fans_badge": False,
+            "face": f"https://i0.hdslb.com/bfs/face/{hashlib.sha1(post.author_id.encode()).hexdigest()}.jpg",
+            "official": {"role": 0, "title": "", "desc": "", "type": -1},
+            "vip": {"type": 0, "status": 0}, "is_followed": False, "top_photo": "", "birthday": "", "tags": None}})
+
+    def replies(self, query: dict[str, str]) -> Reply:
+        """``/x/v2/reply?type=1&oid={aid}``: ``data.replies`` and the uploader's pinned one in ``data.upper.top``."""
+        oid = query.get("oid", "")
+        post = next((p for p in self.posts if str(self.aid(p)) == oid), None)
+        if query.get("type") != "1" or post is None or post.deleted:
+            return json_reply({"code": -404, "message": "啥都木有", "ttl": 1, "data": None})
+        top, replies = None, []
+        for k, c in enumerate(post.comment_list()):
+            by = c.get("by_author")
+            mid = post.author_id if by else str(30_000_000 + k)
+            reply = {"rpid": self.aid(post) * 100 + k, "rpid_str": str(self.aid(post) * 100 + k), "oid": self.aid(post),
+                     "type": 1, "mid": int(mid), "root": 0, "parent": 0, "count": 0, "rcount": 0, "state": 0,
+                     "ctime": int(post.created.timestamp()) + 60 * (k + 1), "like": 100 - k, "action": 0,
+                     "member": {"mid": mid, "uname": post.author_name if by else f"用户{k + 1}", "sign": "",
+                                "level_info": {"current_level": 3}, "official_verify": {"type": -1, "desc": ""}},
+                     "content": {"message": c["text"], "members": [], "jump_url": {}, "max_line": 6},
+                     "replies": [], "up_action": {"like": bool(by), "reply": False}}
+            if c.get("pinned") and by:
+                top = reply
+            else:
+                replies.append(reply)
+        return json_reply({"code": 0, "message": "0", "ttl": 1, "data": {
+            "page": {"num": int(query.get("pn") or 1), "size": int(query.get("ps") or 20), "count": len(replies),
+                     "acount": len(replies) + (1 if top else 0)},
+            "config": {"showtopic": 1, "show_up_flag": True, "read_only": False},
+            "replies": replies, "hots": [], "upper": {"mid": int(post.author_id), "top": top}, "top": None,
+            "notice": None, "mode": 3, "support_mode": [1, 2, 3]}})

@@ -19,6 +19,20 @@ from tests.simulator.corpus import KEYWORDS, SimPost, search
 
 SIGN_SECRET = "adwatch-simulator"
 SEARCH_API = "/aweme/v1/web/general/search/single/"
+COMMENT_API = "/aweme/v1/web/comment/list/"
+PROFILE_API = "/aweme/v1/web/user/profile/other/"
+# What the video and user pages' own scripts do: fetch their API, signed like the search page's (a_bogus).
+FETCH_SIGNED_JS = """
+(function () {
+  function sign(s) {
+    let h = 0x811c9dc5;
+    for (const b of new TextEncoder().encode(s)) { h ^= b; h = Math.imul(h, 0x01000193) >>> 0; }
+    return h.toString(16).padStart(8, "0");
+  }
+  const call = %(call)s;
+  fetch(call.path + "?" + call.query + "&a_bogus=" + sign(call.nonce + "|" + call.query), {credentials: "include"});
+})();
+"""
 VERIFY_PAGE = "<!DOCTYPE html><html><head><meta charset='utf-8'><title>验证码中间页</title></head>" \
               "<body><div id='captcha-verify-image'></div></body></html>"
 
@@ -123,6 +137,12 @@ class DouyinSite(Site):
                                              "keyword": js_literal(keyword)})
         if path.startswith("/video/"):
             return self.video_page(path.rsplit("/", 1)[-1])
+        if path == COMMENT_API:
+            return self.comment_list(query)
+        if path == PROFILE_API:
+            return self.profile_other(query)
+        if path.startswith("/user/"):
+            return self.user_page(path.rsplit("/", 1)[-1])
         return self.media(path, query)
 
     # --- media URLs (douyinpic / douyinvod-like paths on our own origin) ----------------------------------
@@ -208,6 +228,64 @@ class DouyinSite(Site):
         shown = js_literal({"author": post.author_name, "text": f"{post.text} #{post.keyword}",
                             "images": [self.image_url(post, k) for k in range(len(post.image_texts))]
                             or [self.cover_url(post)]})
+        comments = self.signed_call(COMMENT_API, f"aweme_id={post.post_id}&cursor=0&count=20&item_type=0")
         return html_reply(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(post.author_name)}"
                           f"的作品</title></head><body><script id='RENDER_DATA' type='application/json'>{data}"
-                          f"</script><script>{RENDER_POST_JS}renderPost({shown});</script></body></html>")
+                          f"</script><script>{RENDER_POST_JS}renderPost({shown});</script>"
+                          f"<script>{comments}</script></body></html>")
+
+    # --- follow-ups: the video page's comment list, the user page's profile ---------------------------------
+    @staticmethod
+    def sec_uid(author_id: str) -> str:
+        return "MS4wLjABAAAA" + hashlib.sha1(author_id.encode()).hexdigest()
+
+    def signed_call(self, path: str, query: str) -> str:
+        nonce = page_nonce(path)
+        return FETCH_SIGNED_JS % {"call": js_literal({"path": path, "query": query, "nonce": nonce})}
+
+    def signed(self, path: str, query: dict[str, str]) -> bool:
+        unsigned = "&".join(f"{k}={v}" for k, v in query.items() if k != "a_bogus")
+        return query.get("a_bogus") == fnv1a(f"{page_nonce(path)}|{unsigned}")
+
+    def author_by_sec_uid(self, sec_uid: str) -> SimPost | None:
+        return next((p for p in self.posts if self.sec_uid(p.author_id) == sec_uid), None)
+
+    def user_page(self, sec_uid: str) -> Reply:
+        post = self.author_by_sec_uid(sec_uid)
+        if post is None:
+            return html_reply("<html><body>用户不存在</body></html>", status=404)
+        call = self.signed_call(PROFILE_API, f"sec_user_id={sec_uid}&publish_video_strategy_type=2")
+        return html_reply(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(post.author_name)}"
+                          f"的抖音 - 抖音</title></head><body><div id='root'></div><script>{call}</script></body></html>")
+
+    def comment_list(self, query: dict[str, str]) -> Reply:
+        if not self.signed(COMMENT_API, query):
+            return 200, {"Content-Type": "application/json; charset=utf-8"}, b""  # unsigned: 200 and nothing
+        post = self.post(query.get("aweme_id", ""))
+        if post is None or post.deleted:
+            return json_reply({"status_code": 0, "comments": None, "cursor": 0, "has_more": 0, "total": 0})
+        comments = []
+        for k, c in enumerate(post.comment_list()):
+            by = c.get("by_author")
+            uid = post.author_id if by else str(90_000_000_000 + k)
+            comments.append({
+                "cid": str(int(post.post_id) + k + 1), "text": c["text"], "aweme_id": post.post_id,
+                "create_time": int(post.created.timestamp()) + 60 * (k + 1), "digg_count": 100 - k, "status": 1,
+                "user": {"uid": uid, "sec_uid": self.sec_uid(uid), "nickname": post.author_name if by else f"用户{k + 1}"},
+                "reply_id": "0", "reply_comment_total": 0, "is_author_digged": bool(by),
+                "stick_position": 1 if c.get("pinned") else 0, "label_text": "作者" if by else "",
+                "ip_label": "北京"})
+        return json_reply({"status_code": 0, "comments": comments, "cursor": len(comments), "has_more": 0,
+                           "total": len(comments), "extra": {"now": int(time.time() * 1000)}})
+
+    def profile_other(self, query: dict[str, str]) -> Reply:
+        if not self.signed(PROFILE_API, query):
+            return 200, {"Content-Type": "application/json; charset=utf-8"}, b""
+        post = self.author_by_sec_uid(query.get("sec_user_id", ""))
+        if post is None:
+            return json_reply({"status_code": 2053, "status_msg": "用户不存在", "user": None})
+        return json_reply({"status_code": 0, "user": {
+            "uid": post.author_id, "sec_uid": self.sec_uid(post.author_id), "nickname": post.author_name,
+            "signature": post.author_bio(), "follower_count": post.likes * 3, "following_count": 12,
+            "aweme_count": 8, "total_favorited": post.likes * 9, "custom_verify": "", "enterprise_verify_reason": "",
+            "unique_id": f"dy{post.author_id[-6:]}", "ip_location": "IP属地：北京"}})

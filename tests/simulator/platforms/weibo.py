@@ -15,6 +15,8 @@ from tests.simulator.corpus import KEYWORDS, SimPost, _nick, load_texts, search
 
 SEARCH = "/api/container/getIndex"
 EXTEND = "/statuses/extend"
+HOTFLOW = "/comments/hotflow"
+PROFILE_CONTAINER = "100505"  # containerid 100505{uid}: the account's profile (userInfo)
 LOGIN_WALL = "/signin/login?entry=mweibo&r=https%3A%2F%2Fm.weibo.cn%2F"
 # What m.weibo.cn shows in place of a reposted original its author deleted (``user`` is null).
 GONE_STUB = ('抱歉，此微博已被作者删除。查看帮助：<a  href="https://kefu.weibo.com/faqdetail?id=20214">'
@@ -62,6 +64,10 @@ class WeiboSite(Site):
         return 418, {"Content-Type": "text/html"}, b""  # Weibo's "I'm a teapot": too many requests, try later
 
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
+        if path == SEARCH and query.get("containerid", "").startswith(PROFILE_CONTAINER):
+            return self.profile(query)
+        if path == HOTFLOW:
+            return self.hotflow(query)
         if path == SEARCH:
             return self.get_index(query)
         if path == EXTEND:
@@ -223,3 +229,47 @@ class WeiboSite(Site):
                f"<script>var $render_data = {data}[0] || {{}};</script>" \
                f"<script>{RENDER_POST_JS}renderPost({shown});</script></body></html>"
         return 200, {"Content-Type": HTML_TYPE}, page.encode()
+
+    # --- follow-ups: comments and profiles ---------------------------------------------------------------
+    def user(self, post: SimPost) -> dict[str, Any]:
+        return {"id": int(post.author_id), "screen_name": post.author_name,
+                "profile_image_url": f"{self.origin}/crop.0.0.180.180.180/{post.author_id}.jpg",
+                "profile_url": f"https://m.weibo.cn/u/{post.author_id}?uid={post.author_id}&luicode=10000011",
+                "verified": False, "verified_type": -1, "followers_count": post.likes // 3}
+
+    def hotflow(self, query: dict[str, str]) -> Reply:
+        """``/comments/hotflow?id=&mid=&max_id_type=0``: one page of hot comments, or "快来发表你的评论吧"."""
+        post = self.post(query.get("id") or query.get("mid") or "")
+        if post is None or post.deleted or not post.comments:
+            return json_reply({"ok": 0, "msg": "快来发表你的评论吧"})
+        items = []
+        for k, c in enumerate(post.comment_list()):
+            by = post if c.get("by_author") else None
+            user = self.user(by) if by else {"id": 5_000_000_000 + k, "screen_name": f"用户{k + 1}",
+                                             "verified": False, "followers_count": k}
+            cid = str(int(post.post_id) + k + 1)
+            items.append({"created_at": (post.created + timedelta(minutes=k + 1)).strftime("%a %b %d %H:%M:%S %z %Y"),
+                          "id": cid, "rootid": cid, "rootidstr": cid, "floor_number": k + 1,
+                          "text": html.escape(c["text"], quote=False), "disable_reply": 0, "user": user,
+                          "mid": cid, "like_count": 100 - k, "liked": False, "isLikedByMblogAuthor": bool(by),
+                          "more_info_type": 0, "source": "来自北京"})
+        return json_reply({"ok": 1, "data": {"data": items, "total_number": len(items), "max_id": 0,
+                                             "max_id_type": 0}})
+
+    def profile(self, query: dict[str, str]) -> Reply:
+        """``getIndex?type=uid&value={uid}&containerid=100505{uid}``: ``data.userInfo`` of the account."""
+        uid = query["containerid"][len(PROFILE_CONTAINER):]
+        post = self.author_post(uid)
+        if post is None:
+            return json_reply({"ok": 0, "msg": "用户不存在"})
+        info = {**self.user(post), "description": post.author_bio(), "statuses_count": 12, "gender": "m",
+                "follow_count": 37, "followers_count": f"{post.likes / 10000:.1f}万" if post.likes > 3000
+                else post.likes // 3, "mbtype": 0, "urank": 9, "mbrank": 0, "close_blue_v": False}
+        return json_reply({"ok": 1, "data": {"avatar_guide": [], "isStarStyle": 0, "userInfo": info,
+                                             "fans_scheme": f"/p/index?containerid=231051_-_fans_-_{uid}",
+                                             "tabsInfo": {"selectedTab": 1, "tabs": [
+                                                 {"id": 1, "tabKey": "profile", "title": "主页",
+                                                  "containerid": f"230283{uid}"},
+                                                 {"id": 2, "tabKey": "weibo", "title": "微博",
+                                                  "containerid": f"107603{uid}"}]}},
+                           })
