@@ -30,7 +30,8 @@ def fixture(name: str) -> Any:
 
 def spider(cls: type, origin: str, hosts: dict[str, str] | None = None) -> Any:
     crawler = get_crawler(cls, {"PLATFORM_ORIGINS": {cls.name: origin}, "PLATFORM_REAL_ORIGINS": {cls.name: origin},
-                                "PLATFORM_HOSTS": {cls.name: hosts or {}}})
+                                "PLATFORM_HOSTS": {cls.name: hosts or {}},
+                                "ADWATCH_REFUSAL_STOP_AFTER": 1})  # recognition here; the policy: test_refusals
     crawler.spider = crawler._create_spider(keywords="征信修复")
     return crawler.spider
 

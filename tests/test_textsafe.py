@@ -130,6 +130,8 @@ def _strip(value: Any) -> Any:
         return FORMAT_CHARS.sub("", CONTROL_CHARS.sub("", value))
     if isinstance(value, list):
         return [_strip(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items()}
     return value
 
 
@@ -153,7 +155,9 @@ def test_filed_text_has_no_controls_and_detection_is_unchanged(sweep_once: Sweep
         for text in (doc["text"], doc["title"], doc["author"]["name"], *doc["hashtags"]):
             assert not CONTROL_CHARS.search(text), text
         # Detection reads through them: the same verdict as on the post without them, and as on the post as sent.
-        stripped = ItemAdapter({key: _strip(doc[key]) for key in ("title", "text", "hashtags", "ocr")})
+        # (Every text the post was judged on: its own, the OCR, and the comments / bio the follow-ups fetched.)
+        stripped = ItemAdapter({key: _strip(doc.get(key)) for key in ("title", "text", "hashtags", "ocr", "author",
+                                                                      "comments")})
         assert _verdict(doc["detection"]) == _verdict(detector.detect(detection_sources(stripped)).to_dict())
         as_sent = detector.detect([("text", sim.text)])
         assert (as_sent.flagged, as_sent.category) == (True, sim.category)
@@ -172,6 +176,8 @@ def test_reports_and_exports_hold_no_control_byte_and_show_marks(sweep_once: Swe
     assert {p.name for p in written} >= {"takedown-weibo.html", "takedown-douyin.html", "last-sweep.json"}
     for path in written:
         data = path.read_bytes()
+        if path.suffix == ".csv":
+            data = data.replace(b"\r\n", b"\n")  # RFC 4180 ends records with CRLF: a line end, not a control
         assert not CONTROL_BYTES.search(data), (path.name, CONTROL_BYTES.search(data))
         text = data.decode("utf-8")
         assert not CONTROL_CHARS.search(text) and not FORMAT_CHARS.search(text), path.name
