@@ -179,7 +179,7 @@ def test_reports_and_exports_hold_no_control_byte_and_show_marks(sweep_once: Swe
         if path.suffix == ".csv":
             data = data.replace(b"\r\n", b"\n")  # RFC 4180 ends records with CRLF: a line end, not a control
         assert not CONTROL_BYTES.search(data), (path.name, CONTROL_BYTES.search(data))
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig" if path.suffix == ".csv" else "utf-8")  # the BOM Excel needs
         assert not CONTROL_CHARS.search(text) and not FORMAT_CHARS.search(text), path.name
     for platform in PLATFORMS:
         html = next(sweep_once.data_dir.glob(f"reports/*/takedown-{platform}.html")).read_text(encoding="utf-8")

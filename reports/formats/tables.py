@@ -13,6 +13,8 @@ from typing import Any
 
 import xlsxwriter
 
+from pipelines.textsafe import display_text
+
 # Excel's own limit for one cell; longer evidence text lives in the HTML/PDF request and the sealed package.
 MAX_CELL = 32_000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -35,7 +37,8 @@ def rows(platform: str, info: dict[str, str], targets: list[dict[str, Any]]) -> 
             "contacts": "；".join(f"{c['kind']}: {c['value']}" for c in t["contacts"]),
             "evidence": "\n".join(f"{e['kind']}: {e['sha256']}" for e in t["evidence"]),
         }
-        out.append([str(flat.get(key) or "")[:MAX_CELL] for _, key in COLUMNS])
+        # Spreadsheets show scraped text as every output does: no controls, invisible characters as ⟨U+XXXX⟩ marks.
+        out.append([display_text(str(flat.get(key) or ""))[:MAX_CELL] for _, key in COLUMNS])
     return out
 
 
