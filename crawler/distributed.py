@@ -157,6 +157,8 @@ def apply(settings: Settings, role: str, redis_url: str) -> None:
     if pipelines.pop("pipelines.dedup.DedupStage", None) is not None:
         pipelines["pipelines.shared_dedup.SharedDedupStage"] = 200
         pipelines["pipelines.shared_dedup.CommitStage"] = 850
+    if settings.getbool("ADWATCH_OCR_QUEUE") and pipelines.pop("pipelines.ocr.OcrStage", None) is not None:
+        pipelines["pipelines.ocr_queue.QueuedOcrStage"] = 400  # OCR in `scrapy ocr-worker` processes
     settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
 
 
