@@ -53,7 +53,7 @@ class Fleet:
         for platform in self.platforms:
             keys = Keys(platform)
             self.server.delete(keys.requests, keys.dupefilter, keys.seeded, keys.stopped, keys.stats,
-                               keys.worker_stats, keys.items)
+                               keys.worker_stats, keys.items, keys.claims)
             for raw in self.server.smembers(keys.workers):
                 worker = raw.decode()
                 if not self.server.exists(keys.alive(worker)):
@@ -67,11 +67,9 @@ class Fleet:
     def state(self, platform: str) -> PlatformState:
         keys = Keys(platform)
         workers = [w.decode() for w in self.server.smembers(keys.workers)]
-        live = []
-        for worker in workers:
-            if self.server.exists(keys.alive(worker)):
-                live.append(worker)
-            else:  # died without a word, and no other worker noticed (the last one died): take its leases back
+        live = [w for w in workers if self.server.exists(keys.alive(w))]
+        if not live:  # the live workers reap the dead; when none is left, their leases wait in the queue
+            for worker in workers:
                 requeue(self.server, keys, worker)
                 self.server.srem(keys.workers, worker)
         stopped = self.server.get(keys.stopped)

@@ -11,7 +11,8 @@ pop requests, crawl, and push what the callbacks yield back into the queue. Keys
     adwatch:<p>:seeded / stopped  strings     the sweep id once seeding finished / why the platform was stopped
     adwatch:<p>:stats             hash        every worker's stats, summed when it closes
     adwatch:<p>:worker-stats      hash        worker -> its own stats (JSON): how the work was split
-    adwatch:<p>:items             set         uids stored by some worker (pipelines/shared_dedup.py)
+    adwatch:<p>:items / claims    set / hash  uids stored by some worker / uid -> worker processing it
+                                              (pipelines/shared_dedup.py)
 
 scrapy-redis alone pops a request and forgets it: a worker killed with requests in flight loses them, and their
 fingerprints keep anyone else from asking again. Here a pop *moves* the request into the worker's ``inflight``
@@ -132,6 +133,7 @@ def distributed_settings(role: str, redis_url: str) -> dict[str, Any]:
     project's settings: the shared scheduler and dupefilter, the lease middlewares, the shared dedup stages."""
     return {
         "ADWATCH_DISTRIBUTED_ROLE": role,
+        "ADWATCH_WORKER_ID": WORKER_ID,
         "ADWATCH_REDIS_URL": redis_url,
         "REDIS_URL": redis_url,
         "SCHEDULER": "crawler.distributed.LeasedScheduler",
@@ -149,6 +151,8 @@ def distributed_settings(role: str, redis_url: str) -> dict[str, Any]:
 def apply(settings: Settings, role: str, redis_url: str) -> None:
     """Switch ``settings`` to distributed mode (command-line priority, merged into the component dicts)."""
     for key, value in distributed_settings(role, redis_url).items():
+        if key == "ADWATCH_WORKER_ID" and settings.get(key):
+            continue  # an operator's (or a test's) own name for the worker
         if isinstance(value, dict):
             settings.set(key, {**settings.getdict(key), **value}, priority="cmdline")
         else:

@@ -1,11 +1,12 @@
 """Dedup across the workers of a distributed sweep: a post is processed once by the whole fleet, not once per worker.
 
-:class:`SharedDedupStage` (in place of :class:`~pipelines.dedup.DedupStage`) drops a post that this process or any
-other worker already *stored* in this sweep; :class:`CommitStage` (after the store) records it as stored in the
-platform's Redis set ``adwatch:<platform>:items``. A post is marked only once it is stored, so a worker killed
-between the two loses nothing: the post is still unmarked and the worker that takes over its request stores it.
-Two workers meeting the same post at the same moment may both process it; the store and the index upsert by
-``platform:post_id``, so it is stored once either way.
+:class:`SharedDedupStage` (in place of :class:`~pipelines.dedup.DedupStage`) *claims* each post for its worker
+(``HSETNX adwatch:<platform>:claims uid worker``) and drops a post that is stored already (the set
+``adwatch:<platform>:items``, written by :class:`CommitStage` after the store) or claimed by another worker that
+is alive. A claim of a dead worker is taken over. Nothing is lost: a post dropped here is stored, or in the
+hands of a live worker whose request lease covers it — if that worker dies, its request goes back to the queue
+and the post is met again, its claim now void. Should two workers still process the same post (a takeover),
+the store and the index upsert by ``platform:post_id``: it is stored once either way.
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ from pipelines.base import Stage
 @dataclass(frozen=True)
 class SharedDedupConfig:
     redis_url: str
+    worker: str
     namespace: str = "adwatch"
 
 
 def _config(settings: BaseSettings) -> SharedDedupConfig:
     url = settings.get("ADWATCH_REDIS_URL") or settings.get("REDIS_URL")
-    if not url:
-        raise NotConfigured("no ADWATCH_REDIS_URL: not a distributed crawl")
-    return SharedDedupConfig(redis_url=url)
+    if not url or not settings.get("ADWATCH_DISTRIBUTED_ROLE"):
+        raise NotConfigured("not a distributed crawl")
+    return SharedDedupConfig(redis_url=url, worker=settings.get("ADWATCH_WORKER_ID") or "")
 
 
 class SharedDedupStage(Stage):
@@ -55,12 +57,26 @@ class SharedDedupStage(Stage):
         adapter = ItemAdapter(item)
         platform = adapter["platform"]
         uid = post_uid(platform, adapter["post_id"])
-        if uid in self.seen or self.server.sismember(f"{self.config.namespace}:{platform}:items", uid):
+        if uid in self.seen or not self._claim(platform, uid):
             self.count("duplicate", platform=platform)
             raise DropItem(f"duplicate of {uid} already collected in this sweep", log_level="DEBUG")
         self.seen.add(uid)
         self.count("unique", platform=platform)
         return item
+
+    def _claim(self, platform: str, uid: str) -> bool:
+        """True when this worker may process the post: not stored yet, and unclaimed or claimed by the dead."""
+        ns, me = f"{self.config.namespace}:{platform}", self.config.worker
+        if self.server.sismember(f"{ns}:items", uid):
+            return False
+        if self.server.hsetnx(f"{ns}:claims", uid, me):
+            return True
+        owner = (self.server.hget(f"{ns}:claims", uid) or b"").decode()
+        if owner == me or self.server.exists(f"{ns}:alive:{owner}"):
+            return False
+        self.server.hset(f"{ns}:claims", uid, me)  # its worker died: the post is ours now
+        self.count("claim_taken_over", platform=platform)
+        return True
 
 
 class CommitStage(Stage):

@@ -33,11 +33,8 @@ def _post_with_poster(media_dir: Path, text: str) -> AdPost:
     return AdPost(platform="weibo", post_id="5012345678901234", url="https://m.weibo.cn/detail/1", media=[asset])
 
 
-def test_an_ocr_worker_answers_the_crawlers_job(redis_url: str, tmp_path: Path) -> None:
-    settings = _settings(tmp_path, redis_url)
-    post = _post_with_poster(tmp_path / "media", "征信修复 加微信 zx8899")
-    worker = threading.Thread(target=serve, args=(settings, redis_url, 1), daemon=True)
-    worker.start()
+def _run_stage(settings: Settings, post: AdPost) -> tuple[QueuedOcrStage, _Counts]:
+    """The crawler's side: the queued OCR stage handles one post."""
     stats = _Counts()
     stage = QueuedOcrStage(stats, QueuedOcrStage.config_from_settings(settings))
     stage.open_spider()
@@ -45,7 +42,16 @@ def test_an_ocr_worker_answers_the_crawlers_job(redis_url: str, tmp_path: Path) 
         stage._remote(post)
     finally:
         stage.close_spider()
-        worker.join(timeout=120)
+    return stage, stats
+
+
+def test_an_ocr_worker_answers_the_crawlers_job(redis_url: str, tmp_path: Path) -> None:
+    settings = _settings(tmp_path, redis_url)
+    post = _post_with_poster(tmp_path / "media", "征信修复 加微信 zx8899")
+    worker = threading.Thread(target=serve, args=(settings, redis_url, 1), daemon=True)
+    worker.start()
+    stage, stats = _run_stage(settings, post)
+    worker.join(timeout=120)
     assert "征信修复" in post.ocr_text and post.ocr[0]["source"] == "image:0"
     assert stats.get("adwatch/ocr/queued") == 1
     assert stats.get("adwatch/ocr/ocr") == 1  # counted by the worker, added to the crawl's stats
@@ -58,12 +64,6 @@ def test_an_ocr_worker_answers_the_crawlers_job(redis_url: str, tmp_path: Path) 
 def test_no_ocr_worker_the_crawler_reads_itself(redis_url: str, tmp_path: Path) -> None:
     settings = _settings(tmp_path, redis_url, ADWATCH_OCR_QUEUE_TIMEOUT=1)
     post = _post_with_poster(tmp_path / "media", "停息挂账 找我")
-    stats = _Counts()
-    stage = QueuedOcrStage(stats, QueuedOcrStage.config_from_settings(settings))
-    stage.open_spider()
-    try:
-        stage._remote(post)
-    finally:
-        stage.close_spider()
+    _, stats = _run_stage(settings, post)
     assert "停息挂账" in post.ocr_text
     assert stats.get("adwatch/ocr/queue_timeout") == 1
