@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/es.py
 	$(BIN)/python bench/clues.py
+	$(BIN)/python bench/e2e.py
 
 clean:
 	rm -rf var .pytest_cache
