@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium fonts-noto-cjk maven libsodium23 openssl poppler-utils
+APT_PACKAGES := chromium fonts-noto-cjk maven libsodium23 openssl poppler-utils redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup apt venv demo test bench clean
@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/es.py
 	$(BIN)/python bench/clues.py
+	$(BIN)/python bench/e2e.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -6,6 +6,8 @@ from spidermon import MonitorSuite, monitors
 from spidermon.contrib.scrapy.monitors import ErrorCountMonitor, FinishReasonMonitor, ItemCountMonitor
 from spidermon.contrib.scrapy.monitors.base import BaseScrapyMonitor
 
+from crawler.alerts import ALERT_ACTIONS, AlertMonitor
+
 
 @monitors.name("adwatch platform health")
 class PlatformHealthMonitor(BaseScrapyMonitor):
@@ -39,3 +41,5 @@ class SweepCloseSuite(MonitorSuite):
     """Run when each platform's crawl closes; results are logged beside the sweep summary."""
 
     monitors = [PlatformHealthMonitor, FinishReasonMonitor, ErrorCountMonitor, ItemCountMonitor]
+    monitors += [AlertMonitor]  # crawler/alerts.py: the checks that call a person
+    monitors_failed_actions = ALERT_ACTIONS  # they act on AlertMonitor's failures only

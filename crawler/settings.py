@@ -145,6 +145,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.SweepSummary": 500,
     "spidermon.contrib.scrapy.extensions.Spidermon": 600,
+    "crawler.history.RunHistoryExtension": 550,  # run history + per-keyword results (before the monitors read it)
 }
 
 # --- Monitors (crawler/monitors.py) ----------------------------------------------------------------------
@@ -154,6 +155,23 @@ SPIDERMON_EXPECTED_FINISH_REASONS = ["finished"]
 SPIDERMON_MAX_ERRORS = 0  # log_count/ERROR: a block is logged as one
 SPIDERMON_MIN_ITEMS = 1
 ADWATCH_MAX_MALFORMED_RATIO = 0.2
+
+# --- Distributed mode and alerts (crawler/distributed.py, crawler/alerts.py; docs/scale.md) -------------------
+ADWATCH_REDIS_URL = os.environ.get("ADWATCH_REDIS_URL") or "redis://127.0.0.1:6379/0"  # sweep --distributed, worker
+ADWATCH_WORKER_TTL = 15.0  # seconds without a heartbeat before a worker's in-flight requests go to the others
+ADWATCH_OCR_QUEUE = os.environ.get("ADWATCH_OCR_QUEUE", "") == "1"  # OCR in `scrapy ocr-worker` processes
+ADWATCH_OCR_QUEUE_TIMEOUT = 300.0  # no OCR worker answered this long: the crawler reads the pictures itself
+ADWATCH_ALERT_WEBHOOK = os.environ.get("ADWATCH_ALERT_WEBHOOK") or ""  # POSTed JSON when an alert check fails
+ADWATCH_ALERT_EMAIL_TO = [a for a in (os.environ.get("ADWATCH_ALERT_EMAIL_TO") or "").split(",") if a]
+ADWATCH_ALERT_EMAIL_FROM = os.environ.get("ADWATCH_ALERT_EMAIL_FROM") or "adwatch@localhost"
+ADWATCH_ALERT_SMTP_HOST = os.environ.get("ADWATCH_ALERT_SMTP_HOST") or ""
+ADWATCH_ALERT_SMTP_PORT = int(os.environ.get("ADWATCH_ALERT_SMTP_PORT") or 25)
+ADWATCH_ALERT_SMTP_TLS = os.environ.get("ADWATCH_ALERT_SMTP_TLS", "") == "1"
+ADWATCH_ALERT_SMTP_USER = os.environ.get("ADWATCH_ALERT_SMTP_USER") or ""
+ADWATCH_ALERT_SMTP_PASSWORD = os.environ.get("ADWATCH_ALERT_SMTP_PASSWORD") or ""
+ADWATCH_ALERT_LOOKBACK = 5  # a keyword "used to have results" if it had some in one of this many past runs
+ADWATCH_ALERT_MAX_OCR_FAILURES = 20
+ADWATCH_ALERT_MAX_ES_SPOOLED = 1000
 
 # --- Politeness ------------------------------------------------------------------------------------------
 # adwatch reads only public search results, at a throttled rate, to report illegal ads to the platforms

@@ -18,6 +18,7 @@ from tests.simulator import SimConfig, Simulator
 
 PROJECT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.es_fixtures"]  # the real Elasticsearch node (session scope)
+pytest_plugins += ["tests.redis_fixtures"]  # a real redis-server (session scope): distributed mode
 
 
 @pytest.fixture(autouse=True)

@@ -55,6 +55,11 @@ class Command(ProjectCommand):
         parser.add_argument("--origin", default="", metavar="URL | NAME=URL,…",
                             help="send every platform's requests to this origin, or each named one to its own")
         parser.add_argument("--no-report", action="store_true", help="store only; do not render reports")
+        parser.add_argument("--distributed", action="store_true",
+                            help="seed the shared Redis queue, wait for `scrapy worker` processes to crawl it, report")
+        parser.add_argument("--redis", default="", metavar="URL", help="Redis of --distributed (default ADWATCH_REDIS_URL)")
+        parser.add_argument("--timeout", type=float, default=24 * 3600.0,
+                            help="--distributed: give up waiting for the workers after this many seconds")
         parser.add_argument("-v", "--verbose", action="store_true",
                             help="Scrapy's log on the console too (by default it goes to <data dir>/logs/<batch>.log)")
 
@@ -73,6 +78,7 @@ class Command(ProjectCommand):
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self.settings.set("LOG_FILE", str(self.log_path), priority="cmdline")
             self.settings.set("LOG_LEVEL", self.settings.get("ADWATCH_LOG_LEVEL") or "INFO", priority="cmdline")
+        self.settings.set("ADWATCH_RUN_ID", self.batch_id, priority="cmdline")  # the run history's key
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process is not None and self.settings is not None
@@ -92,12 +98,16 @@ class Command(ProjectCommand):
             self._point_at(parse_origins(origin, list(self.settings.getdict("PLATFORM_ORIGINS"))))
         names = self._platforms(opts)
         crawlers: list[Crawler] = []
+        if opts.distributed:  # the queue is filled here and crawled by `scrapy worker` processes
+            from crawler.coordinator import Coordinator
+
+            coordinator = Coordinator(self.settings, self.crawler_process, opts.redis, self.batch_id)
         for name in names:
             crawler = self.crawler_process.create_crawler(name)
             self.crawler_process.crawl(crawler, **opts.spargs)
             crawlers.append(crawler)
-        print(f"adwatch: sweeping {', '.join(names)}" + (" on the bundled simulator" if simulator else ""),
-              flush=True)
+        print(f"adwatch: sweeping {', '.join(names)}" + (" on the bundled simulator" if simulator else "")
+              + (" with the workers on the shared queue" if opts.distributed else ""), flush=True)
         console = SweepConsole(crawlers, interval=self.settings.getfloat("ADWATCH_PROGRESS_INTERVAL", 15.0))
         console.start()
         try:
@@ -105,7 +115,10 @@ class Command(ProjectCommand):
                 self.crawler_process.start()
             finally:
                 console.stop()
-            record = self._summarise(crawlers)
+            if opts.distributed:
+                record = self._summarise_stats(coordinator.finish(names, opts.timeout))
+            else:
+                record = self._summarise(crawlers)
             if not opts.no_report:
                 self._report(record)  # captures pages too: the platforms (or the simulator) must still answer
         finally:
@@ -142,13 +155,15 @@ class Command(ProjectCommand):
         return names
 
     def _summarise(self, crawlers: list[Crawler]) -> dict[str, Any]:
+        return self._summarise_stats({crawler.spidercls.name: dict(crawler.stats.get_stats()) if crawler.stats else {}
+                                      for crawler in crawlers})
+
+    def _summarise_stats(self, by_platform: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """Print one line per platform and keep every platform's stats in ``<data dir>/last-sweep.json``."""
         assert self.settings is not None
         print("\nadwatch sweep summary", flush=True)
         record: dict[str, Any] = {}
-        for crawler in crawlers:
-            stats: dict[str, Any] = dict(crawler.stats.get_stats()) if crawler.stats else {}
-            name = crawler.spidercls.name
+        for name, stats in by_platform.items():
             summary = PlatformSummary.from_stats(name, stats)
             print("  " + summary.line(), flush=True)
             record[name] = {"summary": asdict(summary), "stats": to_plain(stats)}

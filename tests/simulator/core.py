@@ -104,6 +104,10 @@ class SimConfig:
     latency: float = 0.0  # added to every search API response (tests that must catch a sweep mid-way)
     # Keywords starting with "bench" return this many synthetic pages (benchmarks).
     bench_pages: int = 0
+    # Shares of bench posts carrying the corpus's image / video ads (their posters, covers and videos): the rest
+    # are plain text. 0 and 0: every bench post is a harmless text post.
+    bench_image_share: float = 0.0
+    bench_video_share: float = 0.0
     # Serve only these platforms (default: every site module).
     platforms: tuple[str, ...] = ()
 
@@ -158,14 +162,32 @@ class Site:
         return posts[index * size : (index + 1) * size]
 
     def bench_posts(self, keyword: str, page: int) -> list[SimPost]:
-        """Synthetic result pages for benchmarks: cheap, deterministic, never ads, unique per keyword and page."""
+        """Synthetic result pages for benchmarks: cheap, deterministic, unique per keyword and page.
+
+        Harmless text posts, but for ``bench_image_share`` / ``bench_video_share`` of them, which copy one of the
+        corpus's image or video ads (round robin), media included: they are registered, so their pictures and
+        videos are served like any post's.
+        """
         base = next(p for p in self.posts if p.kind == "negative" and not p.long_text)
+        images = [p for p in self.posts if p.kind == "image" and p.image_texts and not p.long_text]
+        videos = [p for p in self.posts if p.kind == "video" and p.frame_texts and not p.long_text]
         kw = int(hashlib.md5(keyword.encode()).hexdigest()[:6], 16) % 1000
         prefix = str(sorted(self.sim.sites).index(self.name) + 1)
-        return [
-            SimPost(**{**base.__dict__, "post_id": f"{prefix}{kw:03d}{page:05d}{i:07d}", "keyword": keyword})
-            for i in range(self.config.page_size)
-        ]
+        out = []
+        for i in range(self.config.page_size):
+            n = page * self.config.page_size + i
+            slot = int(hashlib.md5(f"{keyword}:{n}".encode()).hexdigest()[:8], 16) % 1000 / 1000
+            like = base
+            if slot < self.config.bench_video_share and videos:
+                like = videos[n % len(videos)]
+            elif slot < self.config.bench_video_share + self.config.bench_image_share and images:
+                like = images[n % len(images)]
+            post = SimPost(**{**like.__dict__, "post_id": f"{prefix}{kw:03d}{page:05d}{i:07d}", "keyword": keyword})
+            if like is not base:
+                with self.sim._lock:
+                    self.sim.by_id.setdefault(post.post_id, post)
+            out.append(post)
+        return out
 
     def first_hit(self, key: str) -> bool:
         return self.sim.first_hit(f"{self.name}:{key}")

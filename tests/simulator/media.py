@@ -97,6 +97,7 @@ def style_seed(text: str, seed: int) -> int:
     return seed * 7919 + zlib.crc32(text.encode("utf-8"))
 
 
+@lru_cache(maxsize=512)  # deterministic, and a bench serves the same poster thousands of times
 def image_bytes(text: str, seed: int) -> bytes:
     """A JPEG poster carrying ``text``; the same (text, seed) always gives the same bytes."""
     buf = io.BytesIO()
@@ -111,6 +112,11 @@ def image_truth(text: str, seed: int) -> str:
 
 def video_bytes(frame_texts: list[str], seed: int) -> bytes:
     """A short H.264 MP4 showing each text for ~1.5 s in turn, with a keyframe where each text appears."""
+    return _video_bytes(tuple(frame_texts), seed)
+
+
+@lru_cache(maxsize=64)
+def _video_bytes(frame_texts: tuple[str, ...], seed: int) -> bytes:
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=VIDEO_FPS)
