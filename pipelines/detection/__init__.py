@@ -137,13 +137,13 @@ class Detection:
 
 def source_label(source: str) -> str:
     """Human wording of a source id: "image:0" → "image 1", "frame:3.0" → "video frame at 3.0 s",
-    "comment:2" → "comment 3", "bio" → "author's bio"."""
+    "comment:2" → "comment 3", "bio" → "author bio"."""
     kind, _, where = source.partition(":")
     if kind in ("image", "comment") and where.isdigit():
         return f"{kind} {int(where) + 1}"
     if kind == "frame":
         return f"video frame at {where} s"
-    return {"cover": "video cover", "hashtags": "hashtags", "title": "title", "text": "text", "bio": "author's bio"}.get(
+    return {"cover": "video cover", "hashtags": "hashtags", "title": "title", "text": "text", "bio": "author bio"}.get(
         kind, source
     )
 
