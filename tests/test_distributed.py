@@ -32,7 +32,9 @@ def _env(data_dir: Path, redis_url: str, **extra: str) -> dict[str, str]:
 
 def _start(command: str, origin: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "scrapy", command, "--platforms", "weibo", "--origin", origin,
-           "-s", "ADWATCH_WORKER_TTL=3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", *args]
+           "-s", "ADWATCH_WORKER_TTL=3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2",
+           # Follow-ups (comments, profiles) share getIndex's path; the search pages are what is counted here.
+           "-s", "ADWATCH_FOLLOWUPS=0", *args]
     return subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
