@@ -201,6 +201,10 @@ class Site:
         """A header of the request being answered ('' when absent), e.g. the cookies an API checks."""
         return request_headers().get(name.lower(), "")
 
+    def request_name(self, path: str, query: dict[str, str]) -> str:
+        """Under which name ``sim.requests`` counts a request: its path, unless one path serves several APIs."""
+        return path
+
     def request_key(self, path: str, query: dict[str, str]) -> str:
         """What makes two API requests "the same request" for ``refuse_every`` (a site whose signature carries a
         timestamp leaves it out here)."""
@@ -327,7 +331,8 @@ class Simulator:
     # --- called by the handler -------------------------------------------------------------------------
     def answer(self, site: Site, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         with self._lock:
-            self.requests[path] = self.requests.get(path, 0) + 1
+            name = site.request_name(path, query)
+            self.requests[name] = self.requests.get(name, 0) + 1
         if path in site.api_paths:
             if self.config.latency:
                 time.sleep(self.config.latency)

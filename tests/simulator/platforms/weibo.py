@@ -60,6 +60,12 @@ class WeiboSite(Site):
             ))
         return reposts
 
+    def request_name(self, path: str, query: dict[str, str]) -> str:
+        """getIndex serves searches and (containerid ``100505{uid}``) profiles: tests count the searches."""
+        if path == SEARCH and query.get("containerid", "").startswith("100505"):
+            return f"{SEARCH}#profile"
+        return path
+
     def refusal(self, path: str, query: dict[str, str]) -> Reply:
         return 418, {"Content-Type": "text/html"}, b""  # Weibo's "I'm a teapot": too many requests, try later
 
