@@ -30,14 +30,6 @@ class WeiboSite(Site):
     api_paths = frozenset({SEARCH, EXTEND})
 
     @classmethod
-    def new_post_id(cls, rng: Any) -> str:
-        return str(rng.randint(10**15, 10**16 - 1))
-
-    @classmethod
-    def new_author_id(cls, rng: Any) -> str:
-        return str(rng.randint(10**9, 10**10 - 1))
-
-    @classmethod
     def corpus_extras(cls, posts: list[SimPost], rng: Any) -> list[SimPost]:
         """Reposts, as outfits amplify an ad: several accounts repost it with a bump ("捞") or nothing of their own.
 
