@@ -16,6 +16,8 @@ from typing import Any, Self
 
 from elasticsearch import Elasticsearch
 
+from pipelines.sidetables import open_tables
+
 KEYWORD_STAT = "adwatch/history/keyword/"  # + keyword: posts the search for it returned in this run
 
 _SCHEMA = """
@@ -94,12 +96,9 @@ class RunHistory:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self._db = open_tables(self.path, _SCHEMA, timeout=30)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:

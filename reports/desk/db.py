@@ -17,6 +17,8 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from pipelines.sidetables import open_tables
+
 ROLES = ("reviewer", "filer", "viewer")
 DECISIONS = ("confirmed", "rejected")
 
@@ -71,13 +73,10 @@ class DeskDb:
 
     def __init__(self, path: str | Path, clock: Callable[[], datetime] = _utcnow) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self._db = open_tables(self.path, _SCHEMA, timeout=30)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
