@@ -15,7 +15,9 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
+from scrapy.settings import BaseSettings
 
+from crawler.components import add_components
 from crawler.items import AdPost, PostGone
 from crawler.links import Route
 
@@ -26,6 +28,11 @@ class SinglePosts:
     """Mixin over a platform spider: start with ``post_request`` of the given links, not with a search."""
 
     links: list[tuple[int, str]]  # (link index, post id), from the ``links`` spider argument
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)  # type: ignore[misc]
+        add_components(settings, "SPIDER_MIDDLEWARES", {f"{__name__}.LinkIndexMiddleware": 50})
 
     async def start(self) -> AsyncIterator[Request]:
         for index, post_id in self.links:
@@ -42,9 +49,7 @@ class SinglePosts:
 def single_post_spider(spidercls: type) -> type:
     """``spidercls`` fetching given posts by id; same name (settings, stats, origins), no Spidermon suite (a run of
     one gone post has no items, which is the answer, not a failure)."""
-    settings = dict(getattr(spidercls, "custom_settings", None) or {})
-    settings["SPIDER_MIDDLEWARES"] = {**settings.get("SPIDER_MIDDLEWARES", {}), f"{__name__}.LinkIndexMiddleware": 50}
-    settings["SPIDERMON_ENABLED"] = False
+    settings = {**(getattr(spidercls, "custom_settings", None) or {}), "SPIDERMON_ENABLED": False}
     return type(spidercls.__name__, (SinglePosts, spidercls), {"custom_settings": settings, "__module__": __name__})
 
 

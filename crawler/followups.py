@@ -27,6 +27,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import _schedule_coro
 
 from crawler.platforms.base import PlatformSpider
+from crawler.sessions.middleware import handled
 from pipelines.base import Stage
 from pipelines.detect import detection_sources, shared_detector
 from pipelines.normalize import html_to_text
@@ -187,6 +188,7 @@ class FollowupStage(Stage):
                 result = request.callback(response, **request.cb_kwargs) if request.callback else None
                 if inspect.isawaitable(result):
                     result = await result
+                handled(self.crawler, response)  # no spider middleware sees this response: tell the pool here
             except CloseSpider as exc:  # the refusal policy stopped the platform: as a callback's CloseSpider would
                 self.count(f"refused/{kind}", platform=platform)
                 _schedule_coro(self.crawler.engine.close_spider_async(reason=exc.reason or "cancelled"))

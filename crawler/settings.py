@@ -143,6 +143,9 @@ ITEM_PIPELINES = {
 }
 
 EXTENSIONS = {
+    # log_count/* per platform in a multi-platform process (crawler/logcount.py)
+    "scrapy.extensions.logcount.LogCount": None,
+    "crawler.logcount.PerSpiderLogCount": 0,
     "crawler.extensions.SweepSummary": 500,
     "spidermon.contrib.scrapy.extensions.Spidermon": 600,
     "crawler.history.RunHistoryExtension": 550,  # run history + per-keyword results (before the monitors read it)

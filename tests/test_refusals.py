@@ -26,10 +26,7 @@ from tests.simulator.corpus import KEYWORDS, build_corpus, search
 
 PLATFORMS = ("weibo", "douyin")
 API = {"weibo": "/api/container/getIndex", "douyin": "/aweme/v1/web/general/search/single/"}
-FAST = ("-s", "ADWATCH_REFUSAL_BACKOFF=0.1",  # the policy, not its patience, is under test
-        # Known defect (open): a refused follow-up (comments/profile, crawler/followups.py) closes the spider
-        # instead of going through the refusal policy; the search-refusal tests run without follow-ups until fixed.
-        "-s", "ADWATCH_FOLLOWUPS=0")
+FAST = ("-s", "ADWATCH_REFUSAL_BACKOFF=0.1")  # the policy, not its patience, is under test
 
 
 def config(**kw: object) -> SessionsConfig:
@@ -138,7 +135,8 @@ def test_refusals_on_every_fifth_api_request_lose_nothing(make_simulator, sweep,
     run = sweep(sim.origin_arg, tmp_path, "--no-report", *FAST)
     assert run.proc.returncode == 0, run.output[-3000:]
     store = run.store()
-    for platform in PLATFORMS:
+    assert set(run.stats) == set(sim.sites)  # every platform, follow-ups (comments, profiles) included
+    for platform in run.stats:
         want = {p.uid for p in corpus(platform)}
         stored = {doc["uid"] for doc in store.iter_posts(platform=platform)}
         assert stored == want  # every post …

@@ -120,7 +120,8 @@ def test_a_sweep_with_a_session_cookie_and_a_proxy_password_leaks_neither(make_s
     data = tmp_path / "data"
     for platform, cookie in (("weibo", "SUB"), ("douyin", "sessionid")):
         write_state(data / "sessions" / platform / "acct.json", state(cookie, COOKIE_SECRET, time.time() + 86400))
-    run = sweep(sim.origin_arg, data, "-a", f"keywords={KEYWORDS[3]}", "-s", "LOG_LEVEL=DEBUG",
+    run = sweep(sim.origin_arg, data, "--platforms", "weibo,douyin", "-a", f"keywords={KEYWORDS[3]}",
+                "-s", "LOG_LEVEL=DEBUG",
                 "-s", "ADWATCH_REFUSAL_BACKOFF=0.1", env={"ADWATCH_PROXIES": proxy.url})
     assert run.proc.returncode == 0, run.output[-3000:]
     # The session and the proxy were really used, by the plain-HTTP spider and by the browser …

@@ -27,10 +27,13 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
+from scrapy.settings import BaseSettings
 
 from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
+from crawler.components import add_components
 from crawler.platforms.base import PlatformSpider
+from crawler.sessions.policy import clean_copy
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/x/web-interface/wbi/search/type"
@@ -91,10 +94,11 @@ def clean_title(value: Any) -> str:
 class BilibiliSessionMiddleware:
     """Gives every Bilibili API request what the API checks: the home page's cookies and a fresh WBI signature.
 
-    Before the first API request it loads the home page (``buvid3``) and ``nav`` (the keys), once, whoever asks
-    first; requests marked ``meta["wbi"]`` are then signed and sent again through the scheduler (URLs are
-    immutable). When the API rejects a signature the spider calls :meth:`BilibiliSpider.forget_keys`; the next
-    signed request reloads them.
+    It runs after the session middleware (the request is on a session by then): before a session's first API
+    request it loads the home page on that session (its own ``buvid3`` in its own cookie jar: a session without one
+    is refused), and ``nav`` (the keys) once for the spider; requests marked ``meta["wbi"]`` are then signed and
+    sent again through the scheduler (URLs are immutable). When the API rejects a signature the spider calls
+    :meth:`BilibiliSpider.forget_keys`; the next signed request reloads them.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -108,11 +112,12 @@ class BilibiliSessionMiddleware:
         spider = self.crawler.spider
         if not isinstance(spider, BilibiliSpider) or not request.meta.get("bilibili_api"):
             return None
-        mixin = await spider.session_keys(self.crawler)
+        mixin = await spider.session_keys(self.crawler, request.meta.get("adwatch_session"))
         if request.meta.get("wbi") and "w_rid" not in dict(parse_qsl(urlsplit(request.url).query)):
             if not mixin:
                 return None  # no keys to be had: the API's answer to the unsigned request decides
-            return request.replace(url=sign_url(request.url, mixin, int(time.time())), dont_filter=True)
+            # Back through the scheduler as it was before it was put on a session (no cookie header kept).
+            return clean_copy(request).replace(url=sign_url(request.url, mixin, int(time.time())))
         return None
 
 
@@ -134,27 +139,34 @@ class BilibiliSpider(PlatformSpider):
     custom_settings = {
         "HTTPERROR_ALLOWED_CODES": [412],
         "DUPEFILTER_CLASS": "crawler.jobdir.CrashSafeDupeFilter",  # a JOBDIR that survives SIGKILL
-        "DOWNLOADER_MIDDLEWARES": {"crawler.platforms.bilibili.BilibiliSessionMiddleware": 540},
     }
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        # After the session middleware (650: the request is on a session), before cookies (700).
+        add_components(settings, "DOWNLOADER_MIDDLEWARES", {f"{__name__}.BilibiliSessionMiddleware": 660})
 
     _mixin: str | None = None
     _session_lock: asyncio.Lock | None = None
-    _session_loaded = False
+    _home_loaded: frozenset[str] = frozenset()  # sessions that loaded the home page (have buvid3)
 
     # --- session: cookies and WBI keys --------------------------------------------------------------------
-    async def session_keys(self, crawler: Crawler) -> str | None:
-        """The mixin key, after loading the home page (cookies) and nav (keys) if not done yet."""
-        if self._mixin:
+    async def session_keys(self, crawler: Crawler, session: str | None) -> str | None:
+        """The mixin key, after loading the home page on ``session`` (its cookies) and nav (keys) if not done yet."""
+        if self._mixin and session in self._home_loaded:
             return self._mixin
         self._session_lock = self._session_lock or asyncio.Lock()
         async with self._session_lock:
+            assert crawler.engine is not None
+            meta: dict[str, Any] = {"bilibili_session": True}
+            if session is not None:
+                meta["adwatch_pin_session"] = session
+            if session not in self._home_loaded:
+                await crawler.engine.download_async(Request(f"{self.cfg.origin}/", dont_filter=True, meta=meta))
+                self._home_loaded = self._home_loaded | {session}
             if self._mixin:
                 return self._mixin
-            assert crawler.engine is not None
-            meta = {"bilibili_session": True}
-            if not self._session_loaded:
-                await crawler.engine.download_async(Request(f"{self.cfg.origin}/", dont_filter=True, meta=meta))
-                self._session_loaded = True
             nav = await crawler.engine.download_async(Request(
                 f"{self.host('api')}{NAV_API}", dont_filter=True, meta=meta,
                 headers={"Referer": f"{self.cfg.origin}/", "Accept": "application/json"}))

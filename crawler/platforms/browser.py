@@ -126,7 +126,7 @@ class BrowserSearchSpider(PlatformSpider):
             if not self.once(f"search:{keyword}"):
                 return
             if reason := self.page_refusal(response):
-                yield self.refused(reason, response)
+                yield self.refused_search(reason, response, keyword)
                 return
             while True:
                 answer = await self.next_answer(page, scroll=more)
@@ -142,7 +142,7 @@ class BrowserSearchSpider(PlatformSpider):
                 except ValueError:
                     data = None
                 if reason := self.refusal(answer, data):
-                    yield self.refused(reason, response)
+                    yield self.refused_search(reason, response, keyword)
                     return
                 if data is None:
                     # The page script retries by itself; its retry is the next answer.
@@ -165,6 +165,11 @@ class BrowserSearchSpider(PlatformSpider):
                 more = True
         finally:
             await self.release(page)
+
+    def refused_search(self, reason: str, response: Response, keyword: str) -> Request | None:
+        """The refusal policy's answer for a refused search; its retry must be read (once() forgets the search)."""
+        self._requested.discard(f"search:{keyword}")
+        return self.refused(reason, response)
 
     def retry_search(self, request: Request, keyword: str) -> Request | None:
         self._requested.discard(f"search:{keyword}")

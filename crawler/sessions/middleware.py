@@ -65,10 +65,13 @@ class SessionMiddleware:
         return None
 
     async def _wait_for_session(self, pool: SessionPool, request: Request) -> Session | None:
-        keep = request.meta.get("adwatch_session") if request.meta.get("redirect_urls") else None
+        # A redirect stays on the session that was redirected; a session's own set-up request (a platform's home
+        # page for its cookies) is pinned to it.
+        keep = request.meta.get("adwatch_pin_session") or (
+            request.meta.get("adwatch_session") if request.meta.get("redirect_urls") else None)
         while not pool.stopped:
             if keep and keep in pool.sessions:
-                return pool.sessions[keep]  # a redirect stays on the session that was redirected
+                return pool.sessions[keep]
             session, wait = pool.pick(avoid=request.meta.get("adwatch_avoid"))
             if wait <= 0:
                 return session
@@ -144,6 +147,13 @@ class RefusalOutcomeMiddleware:
         self._handled(response)
 
     def _handled(self, response: Response) -> None:
-        pool = pool_of(self.crawler)
-        if pool is not None and "adwatch_refused" not in response.meta and "adwatch_session" in response.meta:
-            pool.succeeded(response.meta["adwatch_session"])
+        handled(self.crawler, response)
+
+
+def handled(crawler: Crawler, response: Response) -> None:
+    """``response`` was handled by its callback: unless that called ``refused()``, its session is fine again (and
+    the platform's count of refusals in a row starts over). Called for every callback's response, including those
+    of requests sent outside the scheduler (follow-ups), which no spider middleware sees."""
+    pool = pool_of(crawler)
+    if pool is not None and "adwatch_refused" not in response.meta and "adwatch_session" in response.meta:
+        pool.succeeded(response.meta["adwatch_session"])
