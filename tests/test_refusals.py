@@ -22,6 +22,7 @@ from crawler.sessions.specs import SessionsConfig, SessionSpec
 from crawler.settings import ADWATCH_REFUSAL_STOP_AFTER
 from pipelines.store import SqliteStore
 from tests.conftest import PROJECT
+from tests.simulator.core import stored_uid
 from tests.simulator.corpus import KEYWORDS, build_corpus, search
 
 PLATFORMS = ("weibo", "douyin")
@@ -137,7 +138,7 @@ def test_refusals_on_every_fifth_api_request_lose_nothing(make_simulator, sweep,
     store = run.store()
     assert set(run.stats) == set(sim.sites)  # every platform, follow-ups (comments, profiles) included
     for platform in run.stats:
-        want = {p.uid for p in corpus(platform)}
+        want = {stored_uid(p) for p in corpus(platform)}
         stored = {doc["uid"] for doc in store.iter_posts(platform=platform)}
         assert stored == want  # every post …
         assert run.stat(platform, f"adwatch/store/new/{platform}") == len(want)  # … exactly once

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SweepRun, run_sweep
 from tests.simulator import Simulator
-from tests.simulator.corpus import KEYWORDS, SimPost, build_corpus
-from tests.simulator.platforms import wechat, zhihu
+from tests.simulator.core import stored_uid
+from tests.simulator.corpus import KEYWORDS, build_corpus
 
 PLATFORMS = ("zhihu", "tieba", "wechat")
-STORED_ID: dict[str, Callable[[SimPost], str]] = {
-    "zhihu": zhihu.stored_id, "tieba": lambda p: p.post_id, "wechat": wechat.stored_id,
-}
-
-
-def uid(post: SimPost) -> str:
-    return f"{post.platform}:{STORED_ID[post.platform](post)}"
+uid = stored_uid
 
 
 @pytest.fixture(scope="module")

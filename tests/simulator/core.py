@@ -135,6 +135,11 @@ class Site:
     def new_author_id(cls, rng: Any) -> str:
         return str(rng.randint(10**9, 10**10 - 1))
 
+    @classmethod
+    def stored_id(cls, post: SimPost) -> str:
+        """The ``post_id`` the platform's spider stores for a corpus post (its id, unless the site says otherwise)."""
+        return post.post_id
+
     # --- what subclasses implement ---------------------------------------------------------------------
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
         """The answer to one request, or None for "no such page" (404)."""
@@ -382,3 +387,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+def stored_uid(post: SimPost) -> str:
+    """The store's uid of a corpus post, on any platform (``platform:post_id`` as the spider stores it)."""
+    from tests.simulator.platforms import SITES
+
+    return f"{post.platform}:{SITES[post.platform].stored_id(post)}"

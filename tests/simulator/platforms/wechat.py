@@ -34,6 +34,10 @@ class WechatSite(Site):
     api_paths = frozenset({SEARCH})
 
     @classmethod
+    def stored_id(cls, post: SimPost) -> str:
+        return stored_id(post)
+
+    @classmethod
     def new_post_id(cls, rng: Any) -> str:
         return str(rng.randint(2_247_483_000, 2_247_499_999))  # an article's mid
 

@@ -84,6 +84,10 @@ class ZhihuSite(Site):
     api_paths = frozenset({SEARCH_API})
 
     @classmethod
+    def stored_id(cls, post: SimPost) -> str:
+        return stored_id(post)
+
+    @classmethod
     def new_post_id(cls, rng: Any) -> str:
         return str(rng.randint(10**18, 2 * 10**18 - 1))  # 19-digit ids, as recent answers/articles/zvideos have
 
