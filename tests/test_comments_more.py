@@ -214,37 +214,64 @@ def stored_uid(p: SimPost) -> str:
     return f"{p.platform}:{stored}"
 
 
+def sweep_seeded(tmp: Path, **config: Any) -> tuple[SweepRun, dict[str, dict[str, SimPost]], Simulator]:
+    with Simulator(SimConfig(faults=False, platforms=PLATFORMS, **config)) as sim:
+        seeded = seed(sim)
+        run = run_sweep(sim.origin_arg, tmp, "--platforms", ",".join(PLATFORMS), "--no-report",
+                        "-a", f"keywords={EMPTY_KEYWORD}")
+    assert run.proc.returncode == 0, run.output[-4000:]
+    return run, seeded, sim
+
+
+def assert_found(run: SweepRun, seeded: dict[str, dict[str, SimPost]], platform: str) -> None:
+    """The bio's contact cited from the bio; the pitch cited from the pinned comment."""
+    doc = run.store().get(stored_uid(seeded[platform]["bio"]))
+    assert doc is not None and doc["flagged"], run.output[-3000:]
+    assert doc["author"]["bio"] == BIO and "[author bio" in doc["detection"]["explanation"]
+    contact = next(c for c in doc["contacts"] if c["source"] == "bio")
+    assert (contact["kind"], contact["value"]) == ("wechat", "anxin_2088")
+    if "comment" in seeded[platform]:
+        doc = run.store().get(stored_uid(seeded[platform]["comment"]))
+        assert doc is not None and doc["flagged"] and doc["comments"][0]["text"] == PITCH
+        assert {"category", "cta"} <= {m["kind"] for m in doc["detection"]["matches"] if m["source"] == "comment:0"}
+        assert any(c["source"] == "comment:0" and c["value"] == "anxin_2088" for c in doc["contacts"])
+
+
 @pytest.fixture(scope="module")
 def followup_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[SweepRun, dict[str, dict[str, SimPost]]]:
-    with Simulator(SimConfig(faults=False, platforms=PLATFORMS)) as sim:
-        seeded = seed(sim)
-        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("followups"), "--platforms", ",".join(PLATFORMS),
-                        "--no-report", "-a", f"keywords={EMPTY_KEYWORD}")
-    assert run.proc.returncode == 0, run.output[-4000:]
+    run, seeded, _ = sweep_seeded(tmp_path_factory.mktemp("followups"))
     return run, seeded
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_bio_only_contact_is_found_and_cited(followup_sweep: tuple[SweepRun, Any], platform: str) -> None:
+def test_bio_only_contact_and_comment_only_pitch_are_found_and_cited(followup_sweep: tuple[SweepRun, Any],
+                                                                     platform: str) -> None:
     run, seeded = followup_sweep
-    doc = run.store().get(stored_uid(seeded[platform]["bio"]))
-    assert doc is not None and doc["flagged"], run.output[-3000:]
-    assert doc["author"]["bio"] == BIO
-    contact = next(c for c in doc["contacts"] if c["source"] == "bio")
-    assert (contact["kind"], contact["value"]) == ("wechat", "anxin_2088")
-    assert "[author bio" in doc["detection"]["explanation"]
+    assert_found(run, seeded, platform)
     assert run.stat(platform, f"adwatch/followups/profiles/{platform}") >= 1
+    if platform != "wechat":
+        assert run.stat(platform, f"adwatch/followups/posts_with_comments/{platform}") >= 2
 
 
-@pytest.mark.parametrize("platform", [p for p in PLATFORMS if p != "wechat"])
-def test_comment_only_pitch_is_found_and_cited(followup_sweep: tuple[SweepRun, Any], platform: str) -> None:
-    run, seeded = followup_sweep
-    doc = run.store().get(stored_uid(seeded[platform]["comment"]))
-    assert doc is not None and doc["flagged"], run.output[-3000:]
-    assert doc["comments"][0]["text"] == PITCH
-    cited = {m["kind"] for m in doc["detection"]["matches"] if m["source"] == "comment:0"}
-    assert {"category", "cta"} <= cited
-    assert any(c["source"] == "comment:0" and c["value"] == "anxin_2088" for c in doc["contacts"])
+# The follow-up endpoints each platform's simulator refuses through refuse_every (its API paths).
+FOLLOWUP_APIS = {"xiaohongshu": ("/api/sns/web/v2/comment/page",), "kuaishou": ("/graphql",),
+                 "zhihu": ("/api/v4/comment_v5/",), "tieba": ("/p/totalComment", "/c/u/pc/userCard"),
+                 "wechat": ("/weixin?", )}
+
+
+def test_refused_followups_are_retried_through_the_refusal_policy(tmp_path: Path) -> None:
+    """Every second API request refused the platform's way (461, result 2, 40362, the captcha, antispider):
+    the follow-ups go through ``refused()``, are asked again and still find what they were sent for."""
+    run, seeded, sim = sweep_seeded(tmp_path, refuse_every=2)
+    for platform in PLATFORMS:
+        assert_found(run, seeded, platform)
+        refused = [key for key in sim._refused if key.startswith(f"{platform}:")]
+        assert any(path in key for key in refused for path in FOLLOWUP_APIS[platform]), (platform, refused)
+        if platform == "wechat":  # its article search and account search share /weixin: the account search's
+            assert any("type=1" in key for key in refused), refused
+        assert run.stat(platform, f"adwatch/{platform}/refusals/retried") >= 1
+        assert run.stats[platform]["summary"]["finish_reason"] == "finished"
+    assert "Traceback" not in run.output
 
 
 def test_wechat_comments_are_reported_unsupported(followup_sweep: tuple[SweepRun, Any]) -> None:

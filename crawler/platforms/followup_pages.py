@@ -53,8 +53,8 @@ class FollowupPages:
         return self._followup_logs.setdefault(page, asyncio.Queue())
 
     async def on_followup_response(self, response: PageResponse) -> None:
-        if not any(part in response.url for part in self.followup_xhr_paths):
-            return
+        if not any(part in response.url for part in self.followup_xhr_paths) or 300 <= response.status < 400:
+            return  # a redirect's answer is the one it leads to (a refused call: the platform's captcha page)
         try:
             body = await response.text()
         except Exception:  # the page closed or the body was cut: an empty body is counted by the caller
