@@ -202,7 +202,7 @@ def seed(sim: Simulator) -> dict[str, dict[str, SimPost]]:
         bio.bio, bio.author_name, bio.kind, bio.is_ad = BIO, f"信用顾问{n}号", "bio", True
         seeded[platform] = {"bio": bio}
         if platform != "wechat":
-            comment = sim.add_post(platform, EMPTY_KEYWORD, "负债三十万的那段日子，终于熬过来了。想知道怎么做到的看评论区")
+            comment = sim.add_post(platform, EMPTY_KEYWORD, "负债三十万的日子终于熬过来了，想知道怎么做到的看评论区")
             comment.comment_texts = [{"text": PITCH, "by_author": True, "pinned": True}]
             comment.author_name, comment.kind, comment.is_ad = f"上岸记录{n}", "comment", True
             seeded[platform]["comment"] = comment

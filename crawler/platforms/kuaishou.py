@@ -145,8 +145,9 @@ class KuaishouSpider(BrowserSearchSpider):
                            headers={"Referer": referer})
 
     def comments_request(self, post: AdPost, pcursor: str = "") -> Request | None:
-        return self.graphql_request("commentListQuery", COMMENT_LIST_QUERY, {"photoId": post.post_id, "pcursor": pcursor},
-                                    self.parse_comments, f"{self.cfg.origin}/short-video/{post.post_id}", post=post)
+        variables = {"photoId": post.post_id, "pcursor": pcursor}
+        return self.graphql_request("commentListQuery", COMMENT_LIST_QUERY, variables, self.parse_comments,
+                                    f"{self.cfg.origin}/short-video/{post.post_id}", post=post)
 
     def profile_request(self, post: AdPost) -> Request | None:
         user_id = post.author.id

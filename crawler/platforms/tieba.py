@@ -200,5 +200,6 @@ class TiebaSpider(FollowupPages, PlatformSpider):
         info = traverse(data, "data", "user_info", expected=dict)
         if as_int(traverse(data, "error_code")) or info is None:
             return None  # the account is gone or blocked (用户不存在)
-        return Profile(bio=info.get("intro") or None, name=info.get("name_show"), followers=as_int(info.get("fans_num")))
+        return Profile(bio=info.get("intro") or None, name=info.get("name_show"),
+                       followers=as_int(info.get("fans_num")))
 

@@ -194,9 +194,10 @@ class WechatSpider(PlatformSpider):
             shown = "".join(li.css("p.tit a ::text").getall()).strip()
             if shown != name:
                 continue
-            fields = {"".join(dl.css("dt ::text").getall()).strip().rstrip("：:"): "".join(dl.css("dd ::text").getall()).strip()
-                      for dl in li.css("dl")}
-            found.append(Profile(bio=fields.get("功能介绍") or None, verified=bool(fields.get("微信认证")), name=shown))
+            fields = {"".join(dl.css("dt ::text").getall()).strip().rstrip("：:"):
+                      "".join(dl.css("dd ::text").getall()).strip() for dl in li.css("dl")}
+            found.append(Profile(bio=fields.get("功能介绍") or None, verified=bool(fields.get("微信认证")),
+                                 name=shown))
         if len(found) != 1:
             self.count("profile_ambiguous" if found else "profile_not_found")
             return None

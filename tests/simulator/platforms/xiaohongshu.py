@@ -354,27 +354,21 @@ class XiaohongshuSite(Site):
     def user_page(self, user_id: str) -> Reply:
         """``/user/profile/{user_id}``: ``user.userPageData`` in the page's state (``basicInfo.desc`` is the bio)."""
         post = self.author_post(user_id)
-        if post is None:
-            data: dict[str, Any] = {"result": {"success": False, "code": -1, "message": "用户不存在"}}
-        else:
-            data = {"basicInfo": {"nickname": post.author_name, "desc": post.author_bio(), "gender": 1,
-                                  "ipLocation": "广东", "redId": str(int(user_id[:8], 16)),
-                                  "images": f"https://sns-avatar-qc.xhscdn.com/avatar/{user_id}.jpg",
-                                  "imageb": f"https://sns-avatar-qc.xhscdn.com/avatar/{user_id}.jpg"},
-                    "interactions": [{"type": "follows", "name": "关注", "count": "12"},
-                                     {"type": "fans", "name": "粉丝",
-                                      "count": f"{post.likes / 1000:.1f}万" if post.likes >= 1000 else str(post.likes * 10)},
-                                     {"type": "interaction", "name": "获赞与收藏", "count": str(post.likes * 3)}],
-                    "tags": [{"tagType": "location", "name": "广东"}], "extraInfo": {"fstatus": "none", "blockType": "DEFAULT"},
-                    "result": {"success": True, "code": 0, "message": "success"}, "tabPublic": {"collection": False}}
-        state = {"global": {"serverTime": int(time.time() * 1000)}, "user": {"loggedIn": False, "userInfo": UNDEFINED,
-                 "userPageData": data, "notes": [[], [], [], []], "isFetchingNotes": [False, False, False, False]}}
+        data: dict[str, Any] = {"result": {"success": post is not None, "code": 0 if post else -1}}
+        if post is not None:
+            fans = f"{post.likes / 1000:.1f}万" if post.likes >= 1000 else str(post.likes * 10)
+            data.update(basicInfo={"nickname": post.author_name, "desc": post.author_bio(), "gender": 1,
+                                   "ipLocation": "广东", "redId": str(int(user_id[:8], 16)),
+                                   "images": f"https://sns-avatar-qc.xhscdn.com/avatar/{user_id}.jpg"},
+                        interactions=[{"type": "follows", "name": "关注", "count": "12"},
+                                      {"type": "fans", "name": "粉丝", "count": fans},
+                                      {"type": "interaction", "name": "获赞与收藏", "count": str(post.likes * 3)}],
+                        tags=[{"tagType": "location", "name": "广东"}], extraInfo={"fstatus": "none"})
+        state = {"user": {"loggedIn": False, "userInfo": UNDEFINED, "userPageData": data, "notes": [[], [], [], []]}}
         literal = json.dumps(state, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
         literal = literal.replace(json.dumps(UNDEFINED), "undefined")
-        return html_reply(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(post.author_name if post else '')}"
-                          f" - 小红书</title></head><body><div id='app'></div>"
-                          f"<script>window.__INITIAL_STATE__={literal}</script></body></html>")
-
+        return html_reply(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>小红书</title></head><body>"
+                          f"<div id='app'></div><script>window.__INITIAL_STATE__={literal}</script></body></html>")
 
 # What the note page's script does once the note is shown: sign (x-s) and fetch the first comment page.
 COMMENT_CALL_JS = """
@@ -384,13 +378,13 @@ COMMENT_CALL_JS = """
   const t = String(Date.now());
   const qs = "note_id=" + noteId + "&cursor=&top_comment_id=&image_formats=jpg,webp,avif&xsec_token=" +
              encodeURIComponent(token);
-  fetch("%(api)s?" + qs, {credentials: "include", headers: {"x-t": t, "x-s": "XYW_" + sign(seed + "|" + t + "|" + noteId)}})
+  const xs = "XYW_" + sign(seed + "|" + t + "|" + noteId);
+  fetch("%(api)s?" + qs, {credentials: "include", headers: {"x-t": t, "x-s": xs}})
     .then(function (r) { return r.text(); })
     .then(function (body) {
       const list = document.createElement("div"); list.className = "comments-container";
-      try { (JSON.parse(body).data.comments || []).forEach(function (c) {
-        const d = document.createElement("div"); d.className = "comment-item"; d.textContent = c.content; list.appendChild(d);
-      }); } catch (e) { list.textContent = "评论加载失败"; }
+      try { list.textContent = JSON.parse(body).data.comments.map(function (c) { return c.content; }).join("\\n"); }
+      catch (e) { list.textContent = "评论加载失败"; }
       document.body.appendChild(list);
     });
 })();
