@@ -25,6 +25,7 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.http import Request
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import _schedule_coro
+from twisted.python.failure import Failure
 
 from crawler.platforms.base import PlatformSpider
 from crawler.sessions.middleware import handled
@@ -194,6 +195,7 @@ class FollowupStage(Stage):
                 _schedule_coro(self.crawler.engine.close_spider_async(reason=exc.reason or "cancelled"))
                 return None
             except Exception as exc:  # a network error, a parser that met a shape it did not know
+                await self._errback(request, exc)  # e.g. close the browser page a failed load left open
                 self.count(f"failed/{kind}", platform=platform)
                 self.warn_once(f"failed/{kind}", "%s: %s of %s failed (%r); the post is kept without it",
                                platform, kind, request.url, exc)
@@ -203,6 +205,21 @@ class FollowupStage(Stage):
             request = result
         self.count(f"gave_up/{kind}", platform=platform)
         return None
+
+    @staticmethod
+    async def _errback(request: Request, exc: Exception) -> None:
+        """Run ``request``'s errback, as the scheduler would: a page a failed browser load kept must be closed
+        (a context holds only PLAYWRIGHT_MAX_PAGES_PER_CONTEXT of them)."""
+        if request.errback is None:
+            return
+        failure = Failure(exc)
+        failure.request = request  # type: ignore[attr-defined]  # what Scrapy's errbacks read
+        try:
+            result = request.errback(failure)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # an errback that fails must not turn a counted failure into a lost item
+            pass
 
     def _detect_again(self, adapter: ItemAdapter, platform: str) -> None:
         was = bool(adapter.get("flagged"))

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from scrapy.http import JsonRequest, Request, Response
 
+from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
 from crawler.platforms.browser import BrowserSearchSpider, XhrAnswer
 from crawler.utils import CN_TZ, as_int, counts, traverse
@@ -135,3 +136,81 @@ class KuaishouSpider(BrowserSearchSpider):
             keyword=keyword,
             raw=feed,
         )
+
+    # --- follow-ups: GraphQL ``commentListQuery`` and ``visionProfile`` (unsigned on the web, as visionVideoDetail) --
+    def graphql_request(self, operation: str, query: str, variables: dict[str, Any], callback: Any, referer: str,
+                        **cb_kwargs: Any) -> Request:
+        return JsonRequest(f"{self.cfg.origin}/graphql", callback=callback, cb_kwargs=cb_kwargs, dont_filter=True,
+                           data={"operationName": operation, "variables": variables, "query": query},
+                           headers={"Referer": referer})
+
+    def comments_request(self, post: AdPost, pcursor: str = "") -> Request | None:
+        variables = {"photoId": post.post_id, "pcursor": pcursor}
+        return self.graphql_request("commentListQuery", COMMENT_LIST_QUERY, variables, self.parse_comments,
+                                    f"{self.cfg.origin}/short-video/{post.post_id}", post=post)
+
+    def profile_request(self, post: AdPost) -> Request | None:
+        user_id = post.author.id
+        if not user_id:
+            return None
+        return self.graphql_request("visionProfile", VISION_PROFILE_QUERY, {"userId": user_id}, self.parse_profile,
+                                    f"{self.cfg.origin}/profile/{user_id}")
+
+    def _graphql_data(self, response: Response, field: str) -> Any:
+        """``data.{field}`` of a GraphQL answer; a Request (retry, or what ``refused()`` answers); or None."""
+        data = self.load_json(response)
+        if data is None:
+            return self.retry(response.request, "malformed_json")
+        if (result := as_int(traverse(data, "result"))) in REFUSALS:
+            return self.refused(REFUSALS[result], response)
+        found = traverse(data, "data", field, expected=dict)
+        if found is None:
+            self.warn_once("followup_api_error", "kuaishou: %s without data (%s)", field,
+                           traverse(data, "errors", 0, "message"))
+        return found
+
+    def parse_comments(self, response: Response, post: AdPost) -> Any:
+        found = self._graphql_data(response, "visionCommentList")
+        if not isinstance(found, dict):
+            return found
+        comments = []
+        for root in traverse(found, "rootComments", expected=list) or []:
+            for c in (root, *(traverse(root, "subComments", expected=list) or [])) if isinstance(root, dict) else ():
+                if isinstance(c, dict):
+                    comments.append({"id": str(c.get("commentId") or ""), "text": c.get("content") or "",
+                                     "author": {"id": str(c.get("authorId") or ""), "name": c.get("authorName")},
+                                     "likes": as_int(c.get("realLikedCount") or c.get("likedCount"), 0),
+                                     "reply_to": None if c is root else root.get("commentId"),
+                                     "published_at": (as_int(c.get("timestamp")) or 0) // 1000 or None})
+        cursor = found.get("pcursor")
+        more = cursor and cursor != "no_more"
+        return CommentPage(comments, self.comments_request(post, str(cursor)) if more else None)
+
+    def parse_profile(self, response: Response) -> Any:
+        found = self._graphql_data(response, "visionProfile")
+        if not isinstance(found, dict):
+            return found
+        profile = traverse(found, "userProfile", "profile", expected=dict)
+        if profile is None:
+            return None  # result != 1: the account is gone or banned
+        return Profile(bio=profile.get("user_text") or None, name=profile.get("user_name"),
+                       followers=as_int(traverse(found, "userProfile", "ownerCount", "fan")))
+
+
+COMMENT_LIST_QUERY = (
+    "query commentListQuery($photoId: String, $pcursor: String) {\n"
+    "  visionCommentList(photoId: $photoId, pcursor: $pcursor) {\n    commentCount\n    pcursor\n    rootComments {\n"
+    "      commentId\n      authorId\n      authorName\n      content\n      headurl\n      timestamp\n"
+    "      likedCount\n      realLikedCount\n      liked\n      status\n      authorLiked\n      subCommentCount\n"
+    "      subCommentsPcursor\n      subComments {\n        commentId\n        authorId\n        authorName\n"
+    "        content\n        headurl\n        timestamp\n        likedCount\n        realLikedCount\n"
+    "        liked\n        status\n        authorLiked\n        replyToUserName\n        replyTo\n"
+    "        __typename\n      }\n      __typename\n    }\n    __typename\n  }\n}\n"
+)
+VISION_PROFILE_QUERY = (
+    "query visionProfile($userId: String) {\n  visionProfile(userId: $userId) {\n    result\n    hostName\n"
+    "    userProfile {\n      ownerCount {\n        fan\n        photo\n        follow\n        photo_public\n"
+    "        __typename\n      }\n      profile {\n        gender\n        user_name\n        user_id\n"
+    "        headurl\n        user_text\n        user_profile_bg_url\n        __typename\n      }\n"
+    "      isFollowing\n      __typename\n    }\n    __typename\n  }\n}\n"
+)

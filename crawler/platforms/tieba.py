@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -17,10 +18,14 @@ from urllib.parse import urlencode
 from parsel import Selector
 from scrapy.http import Request, Response
 
+from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
 from crawler.platforms.base import PlatformSpider
+from crawler.platforms.followup_pages import FollowupPages
+from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
+USER_CARD_API = "/c/u/pc/userCard"
 CAPTCHA_MARKERS = ("百度安全验证", "wappass.baidu.com/static/captcha")
 DELETED_MARKERS = ("该贴已被删除", "贴子已被删除", "该贴子已被删除")
 _TID = re.compile(r"/p/(\d+)")
@@ -37,7 +42,7 @@ def parse_time(value: str | None) -> datetime | None:
         return None
 
 
-class TiebaSpider(PlatformSpider):
+class TiebaSpider(FollowupPages, PlatformSpider):
     """Searches tieba.baidu.com for threads and reads each thread's first floor."""
 
     name = "tieba"
@@ -137,3 +142,64 @@ class TiebaSpider(PlatformSpider):
             raw={"data_field": data, "title": title, "forum": response.css("a.card_title_fname::text").get(),
                  "content_html": html},
         )
+
+    # --- follow-ups: 楼中楼 (``/p/totalComment``, JSON) and the author's user card (read in the browser) -----------
+    # totalComment answers the replies inside every floor of one thread page (``comment_list`` keyed by the floor's
+    # post_id), the poster's own "私我" under the first floor included; it needs the forum id (``fid``), which the
+    # first floor's data-field carries. The bio (个性签名, ``intro``) is not in ``/home/get/panel`` (name, fans, 吧龄
+    # only): it is in the PC user card ``/c/u/pc/userCard?portrait=…&sign=…``, signed by the page's own script, so
+    # the author's home page ``/home/main?id={portrait}`` is loaded in Chromium and that answer recorded.
+    custom_settings = {**custom_settings, "DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS}
+    followup_xhr_paths = (USER_CARD_API, "/static/captcha/")
+
+    def comments_request(self, post: AdPost) -> Request | None:
+        fid = traverse(post.raw, "data_field", "content", "forum_id")
+        if not fid:
+            return None
+        query = urlencode({"t": int(time.time() * 1000), "tid": post.post_id, "fid": fid, "pn": 1, "see_lz": 0})
+        return Request(f"{self.cfg.origin}/p/totalComment?{query}", callback=self.parse_comments, dont_filter=True,
+                       headers={"Accept": "application/json, text/javascript, */*; q=0.01",
+                                "X-Requested-With": "XMLHttpRequest", "Referer": post.url})
+
+    def parse_comments(self, response: Response) -> Any:
+        if self.blocked(response):
+            return self.refused("captcha", response)
+        data = self.load_json(response)
+        if data is None:
+            return self.retry(response.request, "malformed_json")
+        floors = traverse(data, "data", "comment_list")
+        comments = []
+        # An empty comment_list is PHP's empty array ([]); a full one an object keyed by the floor's post_id.
+        for pid, floor in (floors.items() if isinstance(floors, dict) else ()):
+            for c in traverse(floor, "comment_info", expected=list) or []:
+                if isinstance(c, dict):
+                    comments.append({"id": str(c.get("comment_id") or ""), "text": c.get("content") or "",
+                                     "author": {"id": str(c.get("user_id") or ""),
+                                                "name": c.get("show_nickname") or c.get("username")},
+                                     "reply_to": str(pid), "published_at": as_int(c.get("now_time"))})
+        return CommentPage(comments)
+
+    def profile_request(self, post: AdPost) -> Request | None:
+        url = post.author.url
+        if not url or "/home/main" not in url:
+            return None
+        return self.followup_page(url, self.parse_profile)
+
+    async def parse_profile(self, response: Response) -> Any:
+        blocked = self.blocked(response)
+        answer = await self.followup_answer(response, wait=not blocked)
+        if blocked or (answer is not None and "/static/captcha/" in answer.url):
+            return self.refused("captcha", response)
+        if answer is None:
+            return None
+        try:
+            data = json.loads(answer.body)
+        except ValueError:
+            self.warn_once("followup_malformed", "tieba: malformed user card for %s", response.url)
+            return None
+        info = traverse(data, "data", "user_info", expected=dict)
+        if as_int(traverse(data, "error_code")) or info is None:
+            return None  # the account is gone or blocked (用户不存在)
+        return Profile(bio=info.get("intro") or None, name=info.get("name_show"),
+                       followers=as_int(info.get("fans_num")))
+

@@ -7,6 +7,9 @@ pictures in ``#js_content`` (``img[data-src]``) and the account, ids and publish
 
 WeChat Moments and Channels cannot be searched from outside the app at all: they come in by link
 (``scrapy add-url``) — Channels links are not fetchable either, so they are out of reach for now.
+
+Follow-ups: an article's comments (留言) are out of reach from the web — WeChat serves them only to a client session —
+so the spider has no ``comments_request``; the account's intro (功能介绍) comes from Sogou's account search.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from scrapy.http import Request, Response
 
+from crawler.followups import Profile
 from crawler.items import AdPost
 from crawler.platforms.base import PlatformSpider
 from crawler.utils import CN_TZ, as_int
@@ -168,3 +172,33 @@ class WechatSpider(PlatformSpider):
                  "content_html": content.get() or ""},
         )
 
+    # --- follow-ups: the account's intro (功能介绍) through Sogou's account search; no comments ------------------
+    # An article's comments (留言) are served only to a WeChat client session (``/mp/appmsg_comment`` wants the
+    # client's key / pass_ticket), so comments_request stays None. The account's profile page (``/mp/profile_ext``)
+    # wants the same; its intro is public in Sogou's account search (``/weixin?type=1&query={name}``), whose results
+    # (``ul.news-list2 > li``) show 功能介绍 and 微信认证 under each account's name. The search is by name, so the intro
+    # is taken only when exactly one account carries the author's exact name: never another account's words.
+    def profile_request(self, post: AdPost) -> Request | None:
+        name = (post.author.name or "").strip()
+        if not name:
+            return None
+        query = urlencode({"type": 1, "s_from": "input", "query": name, "ie": "utf8", "_sug_": "n", "_sug_type_": ""})
+        return Request(f"{self.cfg.origin}/weixin?{query}", callback=self.parse_account, cb_kwargs={"name": name},
+                       dont_filter=True, headers={"Referer": f"{self.cfg.origin}/"})
+
+    def parse_account(self, response: Response, name: str) -> Any:
+        if "/antispider" in response.url:
+            return self.refused("antispider", response)
+        found = []
+        for li in response.css("ul.news-list2 > li"):
+            shown = "".join(li.css("p.tit a ::text").getall()).strip()
+            if shown != name:
+                continue
+            fields = {"".join(dl.css("dt ::text").getall()).strip().rstrip("：:"):
+                      "".join(dl.css("dd ::text").getall()).strip() for dl in li.css("dl")}
+            found.append(Profile(bio=fields.get("功能介绍") or None, verified=bool(fields.get("微信认证")),
+                                 name=shown))
+        if len(found) != 1:
+            self.count("profile_ambiguous" if found else "profile_not_found")
+            return None
+        return found[0]

@@ -19,11 +19,14 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from scrapy.http import Request, Response
 
+from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
 from crawler.platforms.browser import BrowserSearchSpider, XhrAnswer
+from crawler.platforms.followup_pages import FollowupPages
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/api/sns/web/v1/search/notes"
+COMMENT_API = "/api/sns/web/v2/comment/page"
 # Business codes of a refused API answer (HTTP 200): login expired, account risk, IP blocked, rate limited.
 REFUSAL_CODES = {-100: "login-expired", 300011: "account-risk", 300012: "ip-blocked", 300013: "rate-limited"}
 _STATE = re.compile(r"window\.__INITIAL_STATE__\s*=\s*(\{.*?\})\s*</script>", re.S)
@@ -61,7 +64,7 @@ def stream_url(note: dict[str, Any]) -> str | None:
     return None
 
 
-class XiaohongshuSpider(BrowserSearchSpider):
+class XiaohongshuSpider(FollowupPages, BrowserSearchSpider):
     """Searches www.xiaohongshu.com in a real browser page; reads every note found from its own page."""
 
     name = "xiaohongshu"
@@ -181,3 +184,80 @@ class XiaohongshuSpider(BrowserSearchSpider):
             keyword=keyword,
             raw=note,
         )
+
+    # --- follow-ups: the note page's comment list (read in the browser), the user page's profile ---------------
+    # The comment API (``edith…/api/sns/web/v2/comment/page?note_id=&cursor=&xsec_token=``) is signed (x-s) by the
+    # note page's own script, which calls it as soon as the note is shown: the note page is loaded in Chromium and
+    # that answer recorded. The user page ``/user/profile/{user_id}`` is a plain GET whose ``__INITIAL_STATE__`` holds
+    # ``user.userPageData`` (``basicInfo.desc`` = the bio, ``interactions[type=fans]``).
+    followup_xhr_paths = (COMMENT_API,)
+
+    def comments_request(self, post: AdPost) -> Request | None:
+        token = traverse(post.raw, "xsecToken", expected=str)
+        if not token:
+            return None  # without its xsec_token the site shows no note (nor its comments)
+        query = urlencode({"xsec_token": token, "xsec_source": "pc_search"})
+        return self.followup_page(f"{self.cfg.origin}/explore/{quote(post.post_id)}?{query}", self.parse_comments)
+
+    async def parse_comments(self, response: Response) -> Any:
+        path = urlsplit(response.url).path
+        refusal = self.page_refusal(response)
+        answer = await self.followup_answer(response, wait=not refusal and not path.startswith(NO_NOTE))
+        if refusal:
+            return self.refused(refusal, response)
+        if answer is None:
+            return CommentPage() if path.startswith(NO_NOTE) else None
+        try:
+            data = json.loads(answer.body)
+        except ValueError:
+            data = None
+        if reason := self.refusal(answer, data):
+            return self.refused(reason, response)
+        if not traverse(data, "success"):
+            self.warn_once("followup_api_error", "xiaohongshu: comment page answered code %s (%s)",
+                           traverse(data, "code"), traverse(data, "msg"))
+            return None
+        return CommentPage(comment_list(traverse(data, "data", "comments", expected=list) or []))
+
+    def profile_request(self, post: AdPost) -> Request | None:
+        user_id = post.author.id
+        if not user_id:
+            return None
+        token = traverse(post.raw, "user", "xsecToken", expected=str)
+        query = f"?{urlencode({'xsec_token': token, 'xsec_source': 'pc_note'})}" if token else ""
+        return Request(f"{self.cfg.origin}/user/profile/{quote(user_id)}{query}", callback=self.parse_profile,
+                       dont_filter=True, headers={"Referer": f"{self.cfg.origin}/explore/{post.post_id}"})
+
+    def parse_profile(self, response: Response) -> Any:
+        if refusal := self.page_refusal(response):
+            return self.refused(refusal, response)
+        state = initial_state(response.text)
+        data = traverse(state, "user", "userPageData", expected=dict)
+        if data is None:
+            if state is None:
+                return self.retry(response.request, "malformed_state")
+            return None  # an account that is gone: the page's state has no userPageData
+        info = traverse(data, "basicInfo", expected=dict) or {}
+        fans = next((i.get("count") for i in traverse(data, "interactions", expected=list) or []
+                     if isinstance(i, dict) and i.get("type") == "fans"), None)
+        return Profile(bio=info.get("desc") or None, followers=as_int(fans), name=info.get("nickname"))
+
+
+NO_NOTE = ("/404", "/website-login/error")  # where the site sends a note page it will not show
+
+
+def comment_list(items: list[Any]) -> list[dict[str, Any]]:
+    """The comments of one comment page, each followed by its first replies (the author answers there)."""
+    out: list[dict[str, Any]] = []
+    for c in items:
+        if not isinstance(c, dict):
+            continue
+        for one in (c, *(s for s in traverse(c, "sub_comments", expected=list) or [] if isinstance(s, dict))):
+            stamp = as_int(one.get("create_time"))
+            out.append({"id": str(one.get("id") or ""), "text": one.get("content") or "",
+                        "author": {"id": str(traverse(one, "user_info", "user_id") or ""),
+                                   "name": traverse(one, "user_info", "nickname")},
+                        "likes": as_int(one.get("like_count"), 0), "reply_to": None if one is c else c.get("id"),
+                        "by_author": "is_author" in (one.get("show_tags") or []),
+                        "published_at": stamp // 1000 if stamp else None})
+    return out

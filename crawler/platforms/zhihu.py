@@ -17,13 +17,18 @@ from parsel import Selector
 from playwright.async_api import Page
 from scrapy.http import Request, Response
 
+from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost, Author
 from crawler.platforms.base import PlatformSpider
+from crawler.platforms.followup_pages import FollowupPages
 from crawler.platforms.zhihu_browser import BrowserSearch
 from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/api/v4/search_v3"
+COMMENT_API = "/api/v4/comment_v5/"
+# The answer's / article's "N 条评论" button (which opens the comment panel and makes the page fetch its comments).
+COMMENT_BUTTON = 'button.ContentItem-action:has-text("评论"), button.BottomActions-CommentBtn'
 # Zhihu's "unhuman" interstitial (captcha) replaces a page when it suspects a bot.
 UNHUMAN = "/account/unhuman"
 RISK_CODE = 40362  # "您当前请求存在异常，暂时限制本次访问": the risk-control answer of the API (HTTP 403)
@@ -62,7 +67,7 @@ def epoch(value: Any) -> datetime | None:
     return datetime.fromtimestamp(seconds, CN_TZ) if seconds else None
 
 
-class ZhihuSpider(BrowserSearch, PlatformSpider):
+class ZhihuSpider(FollowupPages, BrowserSearch, PlatformSpider):
     """Searches www.zhihu.com in a real browser page and reads the results from its XHRs."""
 
     name = "zhihu"
@@ -230,3 +235,68 @@ class ZhihuSpider(BrowserSearch, PlatformSpider):
         token = pick(author, "url_token", "urlToken")
         return self.make_author(pick(author, "id"), pick(author, "name"),
                                 f"{self.cfg.origin}/people/{token}" if token else None)
+
+    # --- follow-ups: the comment list (read in the browser), the author's people page ---------------------------
+    # ``/api/v4/comment_v5/{answers|articles}/{id}/root_comment?order_by=score&limit=20`` is signed (x-zse-96) by the
+    # page's own script, which calls it when the reader opens the comments: the answer / article page is loaded in
+    # Chromium, its "N 条评论" button clicked, and that answer recorded. The people page ``/people/{url_token}`` is a
+    # plain GET whose ``js-initialData`` holds the member (the same fields ``/api/v4/members/{url_token}`` answers,
+    # without its signature): ``headline`` and ``description`` (the bio), ``followerCount``, ``badge``.
+    followup_xhr_paths = (COMMENT_API,)
+
+    def comments_request(self, post: AdPost) -> Request | None:
+        kind, _ = split_id(post.post_id)
+        if kind not in ("answer", "article"):
+            return None
+        return self.followup_page(post.url, self.parse_comments, click=COMMENT_BUTTON)
+
+    async def parse_comments(self, response: Response) -> Any:
+        gone = response.status == 404
+        answer = await self.followup_answer(response, wait=UNHUMAN not in response.url and not gone)
+        if UNHUMAN in response.url:
+            return self.refused("captcha", response)
+        if answer is None:
+            return CommentPage() if gone else None
+        try:
+            data = json.loads(answer.body)
+        except ValueError:
+            data = None
+        if reason := self.refusal_reason(answer.status, data):
+            return self.refused(reason, response)
+        comments = []
+        for c in traverse(data, "data", expected=list) or []:
+            for one in (c, *(traverse(c, "child_comments", expected=list) or [])) if isinstance(c, dict) else ():
+                if isinstance(one, dict):
+                    author = pick(pick(one, "author"), "member") or pick(one, "author") or {}  # v4 nested it
+                    comments.append({"id": str(one.get("id") or ""), "text": one.get("content") or "",
+                                     "author": {"id": str(pick(author, "id") or ""), "name": pick(author, "name")},
+                                     "likes": as_int(one.get("like_count"), 0), "by_author": bool(one.get("is_author")),
+                                     "pinned": bool(one.get("is_author_top")),
+                                     "reply_to": None if one is c else c.get("id"),
+                                     "published_at": as_int(one.get("created_time"))})
+        return CommentPage(comments)  # further pages need scrolling the comment panel: the first is kept
+
+    def profile_request(self, post: AdPost) -> Request | None:
+        url = post.author.url
+        if not url or "/people/" not in url:
+            return None
+        return Request(url, callback=self.parse_profile, dont_filter=True,
+                       meta={"handle_httpstatus_list": [404]}, cb_kwargs={"token": url.rsplit("/", 1)[-1]})
+
+    def parse_profile(self, response: Response, token: str) -> Any:
+        if UNHUMAN in response.url:
+            return self.refused("captcha", response)
+        if response.status == 404:
+            return None  # 该用户已注销 / never existed
+        try:
+            state = json.loads(response.css("script#js-initialData::text").get() or "")
+        except ValueError:
+            return self.retry(response.request, "malformed_page")
+        users = traverse(state, "initialState", "entities", "users", expected=dict) or {}
+        user = users.get(token) or next((u for u in users.values() if pick(u, "urlToken", "url_token") == token), None)
+        if not isinstance(user, dict):
+            return None
+        bio = "\n".join(str(v) for v in (pick(user, "headline"), pick(user, "description")) if v)
+        return Profile(bio=bio or None, name=pick(user, "name"),
+                       verified=bool(pick(user, "badge") or traverse(user, "badgeV2", "title")),
+                       followers=as_int(pick(user, "followerCount", "follower_count")))

@@ -113,6 +113,8 @@ class KuaishouSite(Site):
         return json_reply(RATE_LIMITED)
 
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
+        if (reply := self.followup_route(method, path, body)) is not None:
+            return reply
         if path == SEARCH_API and method == "POST":
             return self.search_feed(query, body)
         if path == GRAPHQL and method == "POST":
@@ -237,3 +239,48 @@ class KuaishouSite(Site):
                       "commentLimit": {"canAddComment": 1, "__typename": "CommentLimit"},
                       "llsid": self.llsid(post.keyword), "__typename": "VisionVideoDetail"}
         return json_reply({"data": {"visionVideoDetail": detail}})
+
+    # --- follow-ups: GraphQL commentListQuery and visionProfile (answered by graphql's path, so refusals apply) -----
+    def followup_route(self, method: str, path: str, body: bytes) -> Reply | None:
+        if path != GRAPHQL or method != "POST":
+            return None
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            return None
+        variables = req.get("variables") or {}
+        if req.get("operationName") == "commentListQuery":
+            return self.comment_list(str(variables.get("photoId") or ""), str(variables.get("pcursor") or ""))
+        if req.get("operationName") == "visionProfile":
+            return self.vision_profile(str(variables.get("userId") or ""))
+        return None
+
+    def comment_list(self, photo_id: str, pcursor: str) -> Reply:
+        post = self.post(photo_id)
+        comments = [] if post is None or post.deleted or pcursor else post.comment_list()
+        roots = []
+        for k, c in enumerate(comments):
+            by = bool(c.get("by_author"))
+            roots.append({"commentId": str(int(post.created.timestamp()) * 1000 + k + 1),
+                          "authorId": post.author_id if by else f"3xu{k:012d}",
+                          "authorName": post.author_name if by else f"快手用户{k + 1}", "content": c["text"],
+                          "headurl": "https://p2.a.yximgs.com/uhead/AB/2026/11/01/09/default.jpg",
+                          "timestamp": int(post.created.timestamp() * 1000) + 60_000 * (k + 1),
+                          "likedCount": _count_text(100 - k), "realLikedCount": 100 - k, "liked": False, "status": 0,
+                          "authorLiked": by, "subCommentCount": 0, "subCommentsPcursor": "no_more", "subComments": [],
+                          "__typename": "RootCommentEntity"})
+        return json_reply({"data": {"visionCommentList": {"commentCount": len(roots), "pcursor": "no_more",
+                                                          "rootComments": roots, "__typename": "VisionCommentList"}}})
+
+    def vision_profile(self, user_id: str) -> Reply:
+        post = self.author_post(user_id)
+        if post is None:
+            return json_reply({"data": {"visionProfile": {"result": 2, "hostName": "", "userProfile": None,
+                                                          "__typename": "VisionProfile"}}})
+        return json_reply({"data": {"visionProfile": {"result": 1, "hostName": "webservice-a1", "userProfile": {
+            "ownerCount": {"fan": _count_text(post.likes * 3), "photo": 12, "follow": 37, "photo_public": 12,
+                           "__typename": "OwnerCount"},
+            "profile": {"gender": "M", "user_name": post.author_name, "user_id": post.author_id,
+                        "headurl": self.author(post)["headerUrl"], "user_text": post.author_bio(),
+                        "user_profile_bg_url": "", "__typename": "Profile"},
+            "isFollowing": False, "__typename": "UserProfile"}, "__typename": "VisionProfile"}}})

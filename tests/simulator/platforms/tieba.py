@@ -14,11 +14,14 @@ import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from tests.simulator.core import Reply, Site, html_reply
+from tests.simulator.core import Reply, Site, html_reply, js_literal, json_reply
 from tests.simulator.corpus import KEYWORDS, SimPost, search
+from tests.simulator.platforms.douyin import fnv1a
 from tests.simulator.stills import pictures, still_reply
 
 SEARCH = "/f/search/res"
+TOTAL_COMMENT = "/p/totalComment"
+USER_CARD = "/c/u/pc/userCard"
 CAPTCHA = "/static/captcha/tuxing.html"
 CAPTCHA_PAGE = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>百度安全验证</title></head><body>"
                 "<div class='timeout-title'>网络不给力，请稍后重试</div><div class='vcode-spin'>请完成下方验证后继续操作</div>"
@@ -47,6 +50,8 @@ class TiebaSite(Site):
                                  f"&backurl={back}&signature=0&timestamp=0"}, b""
 
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
+        if (reply := self.followup_route(path, query)) is not None:
+            return reply
         if path == SEARCH:
             return self.search(query)
         if path == CAPTCHA:
@@ -141,3 +146,80 @@ class TiebaSite(Site):
             f"title=\"{title}\">{title}</h3></div><ul class='l_posts_num'><li class='l_reply_num'>"
             f"<span class='red'>{post.comments}</span>回复贴，共<span class='red'>1</span>页</li></ul>"
             f"<div class='p_postlist' id='j_p_postlist'>{first}{reply}</div></body></html>")
+
+    # --- follow-ups: 楼中楼 (totalComment), the home page and its signed user card ---------------------------------
+    api_paths = api_paths | {TOTAL_COMMENT, USER_CARD}
+
+    def followup_route(self, path: str, query: dict[str, str]) -> Reply | None:
+        if path == TOTAL_COMMENT:
+            return self.total_comment(query)
+        if path == "/home/main":
+            return self.home(query.get("id", ""))
+        if path == USER_CARD:
+            return self.user_card(query)
+        return None
+
+    def by_portrait(self, portrait: str) -> SimPost | None:
+        return next((p for p in self.posts if self.portrait(p) == portrait), None)
+
+    @staticmethod
+    def card_sign(portrait: str) -> str:
+        """The home page script's userCard ``sign`` (a stand-in for Baidu's: over the parameters and a salt)."""
+        return fnv1a(f"tieba-pc|portrait={portrait}&subapp_type=pc&_client_type=20")
+
+    def total_comment(self, query: dict[str, str]) -> Reply:
+        """``/p/totalComment?t=&tid=&fid=&pn=&see_lz=0``: the replies inside the floors of one thread page."""
+        post = self.post(query.get("tid", ""))
+        if post is None or post.deleted or query.get("fid") != "300":
+            return json_reply({"errno": 0, "errmsg": "success", "data": {"comment_list": [], "user_list": []}})
+        first = str(int(post.post_id) * 10 + 1)
+        info, users = [], {}
+        for k, c in enumerate(post.comment_list()):
+            by = bool(c.get("by_author"))
+            uid, name = (post.author_id, post.author_name) if by else (str(3_000_000_000 + k), f"吧友{k + 1:03d}")
+            info.append({"thread_id": post.post_id, "post_id": first, "comment_id": str(int(first) * 100 + k + 1),
+                         "username": name, "user_id": uid, "now_time": int(post.created.timestamp()) + 60 * (k + 1),
+                         "content": html.escape(c["text"], quote=False), "ptype": "0", "during_time": "0",
+                         "location": {"name": "广东"}})
+            users[uid] = {"user_id": uid, "user_name": name, "user_nickname": name, "portrait": self.portrait(post)
+                          if by else f"tb.1.{uid[-8:]}"}
+        comment_list = {first: {"comment_num": len(info), "comment_list_num": len(info), "comment_info": info}}
+        return json_reply({"errno": 0, "errmsg": "success",
+                           "data": {"comment_list": comment_list if info else [], "user_list": users}})
+
+    def home(self, portrait: str) -> Reply:
+        """The user's home page; its script fetches (and signs) the PC user card, as the real one does."""
+        post = self.by_portrait(portrait)
+        if post is None:
+            return html_reply("<!DOCTYPE html><html><head><meta charset='utf-8'><title>贴吧404</title></head><body>"
+                              "<div class='page404'>抱歉，您访问的用户已被屏蔽。</div></body></html>")
+        script = USER_CARD_JS % {"portrait": js_literal(portrait), "sign": js_literal(self.card_sign(portrait)),
+                                 "api": USER_CARD}
+        return html_reply(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(post.author_name)}的贴吧"
+                          f"</title></head><body><div class='userinfo_wrap'><span class='userinfo_username '>"
+                          f"{html.escape(post.author_name)}</span><div class='userinfo_userdata'><span>吧龄:5.2年</span>"
+                          f"</div><div class='userinfo_intro'></div></div><script>{script}</script></body></html>")
+
+    def user_card(self, query: dict[str, str]) -> Reply:
+        portrait = query.get("portrait", "")
+        if query.get("sign") != self.card_sign(portrait):
+            return json_reply({"error_code": 110001, "error_msg": "未知错误", "data": None})
+        post = self.by_portrait(portrait)
+        if post is None:
+            return json_reply({"error_code": 1990055, "error_msg": "用户不存在", "data": None})
+        return json_reply({"error_code": 0, "error_msg": "", "data": {"user_info": {
+            "portrait": f"{portrait}?t=1739164613", "name_show": post.author_name, "tieba_uid": str(post.author_id),
+            "sex": 1, "tb_age": "5.2", "total_agree_num": post.likes * 3, "fans_num": post.likes // 2,
+            "concern_num": 37, "intro": post.author_bio(), "ip_address": "广东"}}})
+
+
+# The home page's script: fetch the PC user card (signed) and show its 个性签名.
+USER_CARD_JS = """
+(function () {
+  const q = "portrait=" + encodeURIComponent(%(portrait)s) + "&subapp_type=pc&_client_type=20&sign=" + %(sign)s;
+  fetch("%(api)s?" + q, {credentials: "include"}).then(function (r) { return r.text(); }).then(function (body) {
+    try { document.querySelector(".userinfo_intro").textContent = JSON.parse(body).data.user_info.intro || ""; }
+    catch (e) { document.querySelector(".userinfo_intro").textContent = ""; }
+  });
+})();
+"""

@@ -71,6 +71,8 @@ class WechatSite(Site):
 
     # --- routes -----------------------------------------------------------------------------------------------
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
+        if (reply := self.followup_route(path, query)) is not None:
+            return reply
         if path == SEARCH:
             return self.search(query)
         if path.startswith("/antispider"):
@@ -165,6 +167,42 @@ class WechatSite(Site):
             f'<div class="rich_media_content js_underline_content" id="js_content" style="visibility: hidden;">'
             f'<section><p>{html.escape(post.text, quote=False)}</p>{imgs}</section></div></div>'
             f'<script type="text/javascript">\n{script}\n</script></body></html>')
+
+    # --- follow-ups: Sogou's account search (type=1), which shows each account's 功能介绍 ---------------------------
+    def followup_route(self, path: str, query: dict[str, str]) -> Reply | None:
+        if path == SEARCH and query.get("type") == "1":
+            return self.account_search(query)
+        return None
+
+    def request_name(self, path: str, query: dict[str, str]) -> str:
+        """/weixin serves article searches and (type=1) account searches: tests count the article searches."""
+        return f"{SEARCH}#account" if path == SEARCH and query.get("type") == "1" else path
+
+    def account_search(self, query: dict[str, str]) -> Reply:
+        name = query.get("query", "")
+        if self.config.ban.get("wechat") == "antispider":
+            return self.refusal(SEARCH, query)
+        accounts: dict[str, SimPost] = {}
+        for post in self.posts:
+            if name and name in post.author_name:
+                accounts.setdefault(post.author_id, post)
+        kw = html.escape(name)
+        items = []
+        for i, post in enumerate(accounts.values()):
+            shown = html.escape(post.author_name).replace(kw, f"<em><!--red_beg-->{kw}<!--red_end--></em>")
+            link = f"/link?url={LINK_PREFIX}{post.author_id.encode().hex()}&amp;type=1&amp;query={quote(name)}"
+            items.append(
+                f'<li id="sogou_vr_11002301_box_{i}" d="oIWsFt{hashlib.md5(post.author_id.encode()).hexdigest()[:22]}">'
+                f'<div class="gzh-box2"><div class="img-box"><a target="_blank" href="{link}"><span></span>'
+                f'<img src="//img01.sogoucdn.com/app/a/100520090/{post.author_id}" onload="resizeImage(this,58,58)"></a></div>'
+                f'<div class="txt-box"><p class="tit"><a target="_blank" href="{link}">{shown}</a></p>'
+                f'<p class="info">微信号：<label name="em_weixinhao">gh_{post.author_id[:12].lower()}</label></p></div></div>'
+                f'<dl><dt>功能介绍：</dt><dd>{html.escape(post.author_bio())}</dd></dl>'
+                f'<dl><dt>最近文章：</dt><dd><a target="_blank" href="{link}">{html.escape(self.title(post))}</a></dd></dl></li>')
+        body = (f'<ul class="news-list2">{"".join(items)}</ul>' if items
+                else f'<div id="noresult_part1_container"><p>暂无与“{kw}”相关的公众号</p></div>')
+        return html_reply(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{kw}的相关微信公众号 – 搜狗微信搜索</title>"
+                          f"</head><body><div class='news-box'>{body}</div></body></html>")
 
 
 def stored_id(post: SimPost) -> str:

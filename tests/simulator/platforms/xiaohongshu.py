@@ -23,6 +23,7 @@ from tests.simulator.corpus import KEYWORDS, SimPost, search
 from tests.simulator.platforms.douyin import fnv1a
 
 SEARCH_API = "/api/sns/web/v1/search/notes"
+COMMENT_API = "/api/sns/web/v2/comment/page"
 TITLES = ["记录一下", "今日分享", "随手记", "写在最后", "碎碎念", "周末小记"]
 UNDEFINED = "\x00undefined\x00"  # stands for a bare JS ``undefined`` until the state is written out
 SIGN_FAULT = {"code": 300015, "success": False, "msg": "浏览器异常，请尝试关闭/卸载风险插件或重启试试！", "data": {}}
@@ -118,6 +119,8 @@ class XiaohongshuSite(Site):
                           status=461, headers={"Verifytype": "102", "Verifyuuid": "5bc0c0a1-7bd1-4a54-a0d5-0f1f0e0e1f6a"})
 
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
+        if (reply := self.followup_route(path, query)) is not None:
+            return reply
         if path == SEARCH_API and method == "POST":
             return self.search_notes(body, query)
         if path == "/search_result":
@@ -298,3 +301,91 @@ class XiaohongshuSite(Site):
         return html_reply(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(self.title(post))}"
                           f" - 小红书</title></head><body><div id='app'></div>"
                           f"<script>window.__INITIAL_STATE__={literal}</script></body></html>")
+
+    # --- follow-ups: the note page's signed comment call, the comment API, the user page ------------------------
+    api_paths = api_paths | {COMMENT_API}
+
+    def followup_route(self, path: str, query: dict[str, str]) -> Reply | None:
+        if path == COMMENT_API:
+            return self.comment_page(query)
+        if path.startswith("/explore/"):
+            return self.with_comment_call(self.note_page(path.rsplit("/", 1)[-1], query), path.rsplit("/", 1)[-1])
+        parts = path.strip("/").split("/")
+        if len(parts) == 3 and parts[:2] == ["user", "profile"]:
+            return self.user_page(parts[2])
+        return None
+
+    def with_comment_call(self, reply: Reply, note_id: str) -> Reply:
+        """The note page as served, plus what its script does once the note is shown: fetch (and sign) the first
+        comment page."""
+        status, headers, page = reply
+        if status != 200:
+            return reply
+        call = COMMENT_CALL_JS % {"note_id": js_literal(note_id), "token": js_literal(xsec_token(note_id)),
+                                  "seed": js_literal(page_nonce(f"note|{note_id}")), "api": COMMENT_API,
+                                  "sign_js": SIGN_JS}
+        return status, headers, page.replace(b"</body>", f"<script>{call}</script></body>".encode())
+
+    def comment_page(self, query: dict[str, str]) -> Reply:
+        note_id = query.get("note_id", "")
+        x_t, x_s = request_headers().get("x-t", ""), request_headers().get("x-s", "")
+        if x_s != "XYW_" + fnv1a(f"{page_nonce(f'note|{note_id}')}|{x_t}|{note_id}"):
+            return json_reply(SIGN_FAULT)
+        post = self.post(note_id)
+        if post is None or post.deleted or query.get("xsec_token") != xsec_token(note_id):
+            return json_reply({"code": -510001, "success": False, "msg": "笔记不存在", "data": {}})
+        comments = []
+        for k, c in enumerate(post.comment_list()):
+            by = bool(c.get("by_author"))
+            uid = post.author_id if by else f"{int(post.author_id[:8], 16) + k + 1:08x}{post.author_id[8:]}"
+            comments.append({
+                "id": f"{post.post_id[:16]}{k + 1:08x}", "note_id": post.post_id, "content": c["text"],
+                "create_time": int(post.created.timestamp() * 1000) + 60_000 * (k + 1), "ip_location": "广东",
+                "like_count": str(100 - k), "liked": False, "status": 0, "at_users": [],
+                "show_tags": ["is_author"] if by else [], "sub_comment_count": "0", "sub_comments": [],
+                "sub_comment_cursor": "", "sub_comment_has_more": False,
+                "user_info": {"user_id": uid, "nickname": post.author_name if by else f"小红薯{k + 1:04d}",
+                              "image": f"https://sns-avatar-qc.xhscdn.com/avatar/{uid}.jpg",
+                              "xsec_token": xsec_token(uid)}})
+        return json_reply({"code": 0, "success": True, "msg": "成功", "data": {
+            "comments": comments, "cursor": comments[-1]["id"] if comments else "", "has_more": False,
+            "time": int(time.time() * 1000), "user_id": "", "xsec_token": xsec_token(note_id)}})
+
+    def user_page(self, user_id: str) -> Reply:
+        """``/user/profile/{user_id}``: ``user.userPageData`` in the page's state (``basicInfo.desc`` is the bio)."""
+        post = self.author_post(user_id)
+        data: dict[str, Any] = {"result": {"success": post is not None, "code": 0 if post else -1}}
+        if post is not None:
+            fans = f"{post.likes / 1000:.1f}万" if post.likes >= 1000 else str(post.likes * 10)
+            data.update(basicInfo={"nickname": post.author_name, "desc": post.author_bio(), "gender": 1,
+                                   "ipLocation": "广东", "redId": str(int(user_id[:8], 16)),
+                                   "images": f"https://sns-avatar-qc.xhscdn.com/avatar/{user_id}.jpg"},
+                        interactions=[{"type": "follows", "name": "关注", "count": "12"},
+                                      {"type": "fans", "name": "粉丝", "count": fans},
+                                      {"type": "interaction", "name": "获赞与收藏", "count": str(post.likes * 3)}],
+                        tags=[{"tagType": "location", "name": "广东"}], extraInfo={"fstatus": "none"})
+        state = {"user": {"loggedIn": False, "userInfo": UNDEFINED, "userPageData": data, "notes": [[], [], [], []]}}
+        literal = json.dumps(state, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+        literal = literal.replace(json.dumps(UNDEFINED), "undefined")
+        return html_reply(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>小红书</title></head><body>"
+                          f"<div id='app'></div><script>window.__INITIAL_STATE__={literal}</script></body></html>")
+
+# What the note page's script does once the note is shown: sign (x-s) and fetch the first comment page.
+COMMENT_CALL_JS = """
+(function () {
+  const noteId = %(note_id)s, token = %(token)s, seed = %(seed)s;
+%(sign_js)s
+  const t = String(Date.now());
+  const qs = "note_id=" + noteId + "&cursor=&top_comment_id=&image_formats=jpg,webp,avif&xsec_token=" +
+             encodeURIComponent(token);
+  const xs = "XYW_" + sign(seed + "|" + t + "|" + noteId);
+  fetch("%(api)s?" + qs, {credentials: "include", headers: {"x-t": t, "x-s": xs}})
+    .then(function (r) { return r.text(); })
+    .then(function (body) {
+      const list = document.createElement("div"); list.className = "comments-container";
+      try { list.textContent = JSON.parse(body).data.comments.map(function (c) { return c.content; }).join("\\n"); }
+      catch (e) { list.textContent = "评论加载失败"; }
+      document.body.appendChild(list);
+    });
+})();
+"""

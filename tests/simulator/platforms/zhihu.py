@@ -16,10 +16,12 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.simulator.core import Reply, Site, html_reply, js_literal, json_reply
+from tests.simulator.core import Reply, Site, html_reply, js_literal, json_reply, request_headers
 from tests.simulator.corpus import KEYWORDS, SimPost, search
+from tests.simulator.platforms.douyin import fnv1a
 
 SEARCH_API = "/api/v4/search_v3"
+COMMENT_API = "/api/v4/comment_v5/"  # + {answers|articles}/{id}/root_comment
 UNHUMAN = "/account/unhuman?type=unhuman&message=%E7%B3%BB%E7%BB%9F%E7%9B%91%E6%B5%8B%E5%88%B0%E6%82%A8%E7%9A%84%E7%BD%91%E7%BB%9C%E7%8E%AF%E5%A2%83%E5%AD%98%E5%9C%A8%E5%BC%82%E5%B8%B8&need_login=false"
 RISK = {"error": {"code": 40362, "message": "您当前请求存在异常，暂时限制本次访问。如有疑问，您可以通过手机摇一摇或登录后私信知乎小管家反馈。",
                   "redirect": "https://www.zhihu.com/account/unhuman?type=Q8J2L3&need_login=false"}}
@@ -79,6 +81,13 @@ SEARCH_PAGE = """<!doctype html>
 """
 
 
+class ApiPaths(frozenset):
+    """Zhihu's API paths: the search, and every item's comment path (``/api/v4/comment_v5/…``), by prefix."""
+
+    def __contains__(self, path: object) -> bool:
+        return frozenset.__contains__(self, path) or str(path).startswith(COMMENT_API)
+
+
 class ZhihuSite(Site):
     name = "zhihu"
     api_paths = frozenset({SEARCH_API})
@@ -109,6 +118,8 @@ class ZhihuSite(Site):
         return str(500_000_000 + int(post.post_id) % 100_000_000)
 
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
+        if (reply := self.followup_route(path, query)) is not None:
+            return reply
         if path == SEARCH_API:
             return self.search(query)
         if path == "/search":
@@ -246,6 +257,119 @@ class ZhihuSite(Site):
         return html_reply(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(post.author_name)} - 知乎"
                           f"</title></head><body><div id='root'></div><script id='js-initialData' type='text/json'>{data}"
                           f"</script></body></html>")
+
+    # --- follow-ups: the comment button's signed call, the comment API, the people page -------------------------
+    api_paths = ApiPaths(api_paths)
+
+    def followup_route(self, path: str, query: dict[str, str]) -> Reply | None:
+        parts = path.strip("/").split("/")
+        if path.startswith(COMMENT_API) and len(parts) == 6 and parts[5] == "root_comment":
+            return self.root_comment(parts[3].rstrip("s"), parts[4], path, query)
+        if len(parts) == 4 and parts[0] == "question" and parts[2] == "answer":
+            return self.with_comment_button(self.page(parts[3], "answer"), "answer", parts[3])
+        if len(parts) == 2 and parts[0] == "p":
+            return self.with_comment_button(self.page(parts[1], "article"), "article", parts[1])
+        if len(parts) == 2 and parts[0] == "people":
+            return self.people(parts[1])
+        return None
+
+    @staticmethod
+    def token(author_id: str) -> str:
+        return f"zh-{author_id[:10]}"
+
+    @staticmethod
+    def comment_nonce(kind: str, item_id: str) -> str:
+        return hashlib.sha256(f"zhihu|comments|{kind}|{item_id}".encode()).hexdigest()[:16]
+
+    def with_comment_button(self, reply: Reply, kind: str, item_id: str) -> Reply:
+        """The page as served, plus its "N 条评论" button, whose script fetches (and signs) the first comments."""
+        status, headers, page = reply
+        if status != 200:
+            return reply
+        post = self.post(item_id)
+        script = COMMENT_BUTTON_JS % {"nonce": js_literal(self.comment_nonce(kind, item_id)),
+                                      "path": js_literal(f"{COMMENT_API}{kind}s/{item_id}/root_comment")}
+        button = (f"<div class='ContentItem-actions'><button type='button' class='Button ContentItem-action "
+                  f"Button--plain Button--withIcon Button--withLabel'>{post.comments if post else 0} 条评论</button>"
+                  f"<div class='Comments-container'></div></div><script>{script}</script>")
+        return status, headers, page.replace(b"</body>", f"{button}</body>".encode())
+
+    def member(self, post: SimPost, by: bool, k: int) -> dict[str, Any]:
+        if by:
+            author = self.author(post)
+            return {**author, "url_token": self.token(post.author_id), "badge": [], "badge_v2": {"title": ""}}
+        uid = f"{int(post.author_id[:8], 16) + k + 1:08x}{post.author_id[8:]}"
+        return {"id": uid, "url_token": self.token(uid), "name": f"知友{k + 1}", "type": "people",
+                "user_type": "people", "headline": "", "gender": 0, "badge": [], "badge_v2": {"title": ""},
+                "avatar_url": f"https://pic1.zhimg.com/v2-{uid[:12]}_l.jpg", "url": f"https://www.zhihu.com/people/{uid}"}
+
+    def root_comment(self, kind: str, item_id: str, path: str, query: dict[str, str]) -> Reply:
+        signed = request_headers().get("x-zse-96", "")
+        if signed != "2.0_" + fnv1a(f"{self.comment_nonce(kind, item_id)}+{path}"):
+            return json_reply({"error": {"code": 10003, "message": "请求参数异常，请升级客户端后重试。"}}, status=403)
+        post = self.live(item_id, kind)
+        if post is None:
+            return json_reply({"error": {"code": 404, "message": "内容不存在"}}, status=404)
+        data = []
+        for k, c in enumerate(post.comment_list()):
+            by = bool(c.get("by_author"))
+            cid = str(10**18 + int(post.post_id) % 10**17 + k + 1)
+            data.append({"id": cid, "type": "comment", "resource_type": kind, "member_id": k + 1,
+                         "url": f"https://www.zhihu.com/api/v4/comment_v5/comment/{cid}", "hot": False,
+                         "top": bool(c.get("pinned")), "content": html.escape(c["text"], quote=False),
+                         "score": 100 - k, "created_time": int(post.created.timestamp()) + 60 * (k + 1),
+                         "is_delete": False, "collapsed": False, "reviewing": False, "reply_comment_id": "0",
+                         "reply_root_comment_id": "0", "liked": False, "like_count": 100 - k, "disliked": False,
+                         "dislike_count": 0, "is_author": by, "can_like": True, "can_dislike": True,
+                         "is_author_top": bool(c.get("pinned")), "author": self.member(post, by, k),
+                         "author_tag": [{"type": "content_author", "text": "作者"}] if by else [],
+                         "comment_tag": [{"type": "ip_info", "text": "IP 属地北京", "has_border": False}],
+                         "child_comment_count": 0, "child_comment_next_offset": None, "child_comments": []})
+        return json_reply({"data": data, "counts": {"total_counts": len(data), "collapsed_counts": 0,
+                                                    "reviewing_counts": 0, "segment_comment_counts": 0},
+                           "paging": {"is_end": True, "is_start": True, "totals": len(data),
+                                      "next": f"https://www.zhihu.com{path}?{urlencode({**query, 'offset': ''})}",
+                                      "previous": f"https://www.zhihu.com{path}?{urlencode(query)}"},
+                           "sorter": [{"type": "default", "text": "默认", "order_by": "score"},
+                                      {"type": "default", "text": "最新", "order_by": "ts"}],
+                           "comment_status": {"type": 0, "text": ""}})
+
+    def people(self, token: str) -> Reply:
+        """``/people/{url_token}``: the member in ``js-initialData`` (``entities.users``), camelCase."""
+        post = next((p for p in self.posts if self.token(p.author_id) == token), None)
+        if post is None:
+            return html_reply(NOT_FOUND, status=404)
+        user = {"id": post.author_id, "urlToken": token, "name": post.author_name, "headline": post.author_bio(),
+                "description": "", "gender": 1, "type": "people", "userType": "people", "isOrg": False,
+                "followerCount": post.likes * 2, "followingCount": 37, "answerCount": 12, "articlesCount": 3,
+                "badge": [], "badgeV2": {"title": "", "mergedBadges": [], "detailBadges": []},
+                "avatarUrl": f"https://pic1.zhimg.com/v2-{post.author_id[:12]}_l.jpg"}
+        state = {"initialState": {"entities": {"users": {token: user}}, "people": {"profileStatus": {}}}}
+        data = json.dumps(state, ensure_ascii=False).replace("</", "<\\/")
+        return html_reply(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(post.author_name)} - 知乎"
+                          f"</title></head><body><div id='root'></div><script id='js-initialData' type='text/json'>{data}"
+                          f"</script></body></html>")
+
+
+# The "N 条评论" button's script: open the panel, fetch (and sign, x-zse-96) the first page of root comments.
+COMMENT_BUTTON_JS = """
+(function () {
+  const nonce = %(nonce)s, path = %(path)s;
+  function sign(s) {
+    let h = 0x811c9dc5;
+    for (const b of new TextEncoder().encode(s)) { h ^= b; h = Math.imul(h, 0x01000193) >>> 0; }
+    return "2.0_" + h.toString(16).padStart(8, "0");
+  }
+  document.querySelector("button.ContentItem-action").addEventListener("click", async function () {
+    const r = await fetch(path + "?order_by=score&limit=20&offset=", {credentials: "include", headers: {
+      "x-api-version": "3.0.91", "x-zse-93": "101_3_3.0", "x-zse-96": sign(nonce + "+" + path)}});
+    const box = document.querySelector(".Comments-container");
+    try { (JSON.parse(await r.text()).data || []).forEach(function (c) {
+      const d = document.createElement("div"); d.className = "CommentContent"; d.textContent = c.content; box.appendChild(d);
+    }); } catch (e) { box.textContent = "评论加载失败"; }
+  });
+})();
+"""
 
 
 def stored_id(post: SimPost) -> str:
