@@ -122,6 +122,19 @@ def test_matches_reach_the_index_and_nothing_else_does(tmp_path: Path, es_url: s
     assert set(_seen(es_client, accounts_index, "key")) == expected_accounts
     assert es_client.count(index=es_index, query={"term": {"seen_by_members": 0}})["count"] == len(posts) - len(expected_posts)
 
+    # A copy spooled before the match (cluster away) and replayed after it: it goes in with today's matches.
+    spooled = next(iter(sorted(expected_posts - {HELD_BACK})))
+    old = es_schema.to_es_doc({**posts[spooled], "captured_at": "2026-12-01T00:00:00+00:00", "seen_by_members": 0,
+                               "clue_matches": []})
+    with ClueBook(a.store) as book:
+        indexer = EsIndexer(make_client(config), config, book)
+        assert indexer.spool([indexer.action(old)]) == 1
+        assert indexer.replay_spool().indexed == 1
+        indexer.client.close()
+    es_client.indices.refresh(index=f"{es_index}-*")
+    replayed = es_client.search(index=es_index, query={"ids": {"values": [spooled]}})["hits"]["hits"][0]["_source"]
+    assert replayed["captured_at"] == "2026-12-01T00:00:00+00:00" and replayed["seen_by_members"] == 1
+
     # `scrapy clues index` sends every match again (after the cluster was away): nothing changes.
     out = run_clues(tmp_path / "a", "bank-a", "index", env=es_env)
     assert out.returncode == 0 and f"{len(expected_posts)} posts, {len(expected_accounts)} accounts" in out.stdout
