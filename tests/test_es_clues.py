@@ -19,7 +19,7 @@ from pipelines.clues.normalise import account_key
 from pipelines.index import EsConfig, EsIndexer, IndexStage, make_client
 from pipelines.store import SqliteStore
 from pipelines import es_schema
-from tests.clues_synth import Institution, make_institution, planted_clues, run_clues
+from tests.clues_synth import make_institution, planted_clues, run_clues
 
 pytestmark = pytest.mark.es
 

@@ -24,8 +24,8 @@ def reindex(settings: BaseSettings, platform: str | None = None, spool_only: boo
     """Replay the spool, then send every stored post (oldest first), each with its current clue matches; return
     what happened."""
     config = EsConfig.from_settings(settings)
-    client = make_client(config)
     clues = ClueBook(store_path(settings))
+    client = make_client(config)
     indexer = EsIndexer(client, config, clues)
     try:
         replayed = indexer.replay_spool()
