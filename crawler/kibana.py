@@ -78,6 +78,12 @@ SAVED_SEARCHES = (
                 "flagged : true and operation_id : *",
                 ("operation_id", "platform", "author.name", "contact_values", "text", "url"),
                 (("operation_id", "asc"), ("published_at", "desc"))),
+    SavedSearch("seen-by-members", "adwatch: posts other members hold clues of",
+                "Posts sharing a contact, account or landing link with another institution (clue matching, "
+                "`scrapy clues match`): seen_by_members counts the members, clue_matches.kind says which clues.",
+                "seen_by_members >= 1",
+                ("seen_by_members", "clue_matches.kind", "platform", "author.name", "contact_values", "url"),
+                (("seen_by_members", "desc"), ("published_at", "desc"))),
 )
 
 
@@ -164,7 +170,8 @@ def saved_objects(index: str = "adwatch-posts") -> list[dict[str, Any]]:
             "timeFieldName": "published_at",
             "allowNoIndex": True,
             "sourceFilters": "[]",
-            "fieldAttrs": json.dumps({"detection.score": {"customLabel": "score"}}),
+            "fieldAttrs": json.dumps({"detection.score": {"customLabel": "score"},
+                                      "seen_by_members": {"customLabel": "also seen by (members)"}}),
             "runtimeFieldMap": "{}",
         },
         "references": [],

@@ -93,6 +93,8 @@ ADWATCH_ES_CA_CERTS = os.environ.get("ADWATCH_ES_CA_CERTS") or ""
 # --- Elasticsearch index (pipelines/index.py, pipelines/es_schema.py; docs/elasticsearch.md) ---
 ADWATCH_ES_INDEX = os.environ.get("ADWATCH_ES_INDEX") or "adwatch-posts"  # monthly <index>-YYYY.MM + alias
 ADWATCH_ES_ANALYZER = os.environ.get("ADWATCH_ES_ANALYZER") or "standard"  # smartcn / ik_max_word with the plugin
+# one document per account (pipelines/accounts.py); keep it outside the posts' <index>-* pattern
+ADWATCH_ES_ACCOUNTS_INDEX = os.environ.get("ADWATCH_ES_ACCOUNTS_INDEX") or "adwatch-accounts"
 ADWATCH_ES_BATCH_SIZE = 500
 ADWATCH_ES_CONCURRENCY = 2  # bulk requests in flight (sent from background threads)
 ADWATCH_ES_FLUSH_SECONDS = 5.0  # a slow sweep still reaches the index within seconds

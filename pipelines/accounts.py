@@ -23,8 +23,11 @@ from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
 from crawler.items import to_plain
+from pipelines import es_schema
 from pipelines.base import Stage
 from pipelines.sidetables import open_tables
+from pipelines.clues.book import ClueBook
+from pipelines.clues.fields import account_fields
 from pipelines.clues.normalise import account_key
 from pipelines.index import EsConfig, make_client
 from pipelines.store import store_path
@@ -181,12 +184,14 @@ class AccountStage(Stage):
             self.book.close()
 
     def _index(self, accounts: list[Account]) -> None:
+        matches = self._matches(accounts)
         client = make_client(self.config.es)  # type: ignore[arg-type]
         try:
+            es_schema.ensure_accounts_index(client, self.config.es_index)
             body: list[dict[str, Any]] = []
             for a in accounts:
                 body += [{"update": {"_index": self.config.es_index, "_id": a.key}},
-                         {"doc": a.to_doc(), "doc_as_upsert": True}]
+                         {"doc": {**a.to_doc(), **matches.get(a.key, {})}, "doc_as_upsert": True}]
             if body:
                 client.bulk(operations=body, refresh=True)
                 self.count("indexed", len(accounts))
@@ -195,3 +200,14 @@ class AccountStage(Stage):
             self.logger.warning("accounts: could not index %d accounts (%r)", len(accounts), exc)
         finally:
             client.close()
+
+    def _matches(self, accounts: list[Account]) -> dict[str, dict[str, Any]]:
+        """Each account's current clue matches (pipelines/clues/fields.py); none if the clue tables cannot be read
+        (a partial update then leaves the indexed ones as they were)."""
+        try:
+            with ClueBook(self.config.store) as clues:
+                return account_fields(clues, [a.key for a in accounts])
+        except sqlite3.Error as exc:
+            self.count("clues_failed")
+            self.warn_once("clues_failed", "accounts: clue matches unreadable (%r); accounts indexed without them", exc)
+            return {}

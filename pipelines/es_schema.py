@@ -38,6 +38,14 @@ def _text(analyzer: str) -> dict[str, Any]:
     }
 
 
+# Clue matching with other institutions (pipelines/clues/fields.py): posts and accounts alike carry these. Kinds and
+# batch ids only: never a clue value, a member name or anything else from a partner's file.
+MATCH_PROPERTIES: dict[str, Any] = {
+    "seen_by_members": {"type": "integer"},
+    "clue_matches": {"properties": {"kind": {"type": "keyword"}, "batch": {"type": "keyword"}}},
+}
+
+
 def mappings(analyzer: str = "standard") -> dict[str, Any]:
     """Mappings of a post document. ``dynamic: false`` keeps unknown fields in ``_source`` without indexing them,
     so a new platform field can never explode the mapping or get a document rejected."""
@@ -100,6 +108,7 @@ def mappings(analyzer: str = "standard") -> dict[str, Any]:
             },
             "contacts": {"properties": {"kind": kw, "value": kw, "raw": kw, "source": kw}},
             "contact_values": kw,
+            **MATCH_PROPERTIES,
         },
     }
 
@@ -180,9 +189,30 @@ def to_es_doc(plain: dict[str, Any]) -> dict[str, Any]:
 
 
 def ensure_template(client: Elasticsearch, prefix: str, analyzer: str) -> None:
-    """Install (or update) the template; existing indices keep their mappings until their month ends."""
+    """Install (or update) the template; existing indices keep their mappings until their month ends, except for
+    fields added since they were made that must be searchable in every month (the clue matches)."""
     body = template_body(prefix, analyzer)
     client.indices.put_index_template(name=template_name(prefix), **body)
+    ensure_match_mapping(client, f"{prefix}-*")
+
+
+def ensure_match_mapping(client: Elasticsearch, index: str) -> None:
+    """Add the clue-match fields to the mapping of existing indices (``index`` may be a pattern matching none):
+    without it an index made before them would keep the fields in ``_source`` unsearchable (``dynamic: false``)."""
+    client.indices.put_mapping(index=index, properties=MATCH_PROPERTIES, allow_no_indices=True)
+
+
+def ensure_accounts_index(client: Elasticsearch, index: str) -> None:
+    """The accounts index (pipelines/accounts.py) with the clue-match fields mapped before its first document:
+    its other fields are mapped dynamically, which would make ``clue_matches.kind`` a text field."""
+    if client.indices.exists(index=index):
+        ensure_match_mapping(client, index)
+        return
+    try:
+        client.indices.create(index=index, mappings={"properties": MATCH_PROPERTIES})
+    except Exception as exc:  # another writer created it between exists() and create()
+        if getattr(exc, "error", "") != "resource_already_exists_exception":
+            raise
 
 
 def ensure_index(client: Elasticsearch, prefix: str, index: str) -> bool:

@@ -14,6 +14,7 @@ import fcntl
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -36,6 +37,8 @@ from crawler.items import to_plain
 from crawler.utils import parse_iso
 from pipelines import es_schema
 from pipelines.base import Stage
+from pipelines.clues.book import ClueBook
+from pipelines.clues.fields import add_match_fields
 from pipelines.store import SqliteStore, data_dir, store_path
 
 logger = logging.getLogger("adwatch.index")
@@ -134,24 +137,28 @@ class BulkResult:
     stale: int = 0  # a newer copy is already indexed (409): nothing to do
     spooled: int = 0
     rejected: int = 0  # refused by the node for the document itself (4xx): spooled too, and logged
+    clues_failed: int = 0  # documents sent without their clue matches: the clue tables could not be read
 
     def __iadd__(self, other: BulkResult) -> BulkResult:
         self.indexed += other.indexed
         self.stale += other.stale
         self.spooled += other.spooled
         self.rejected += other.rejected
+        self.clues_failed += other.clues_failed
         return self
 
 
 class EsIndexer:
     """Bulk-indexes prepared actions into the monthly indices; spools what the cluster does not take.
 
-    Shared by the pipeline stage, ``scrapy reindex`` and ``bench/es.py``.
+    Shared by the pipeline stage, ``scrapy reindex`` and ``bench/es.py``. With the store's ``clues`` book, every
+    document it builds or replays carries the clue matches as they are when it is sent (pipelines/clues/fields.py).
     """
 
-    def __init__(self, client: Elasticsearch, config: EsConfig) -> None:
+    def __init__(self, client: Elasticsearch, config: EsConfig, clues: ClueBook | None = None) -> None:
         self.client = client
         self.config = config
+        self.clues = clues
         self._ready_indices: set[str] = set()
         self._template_ready = False
         self._down_until = 0.0
@@ -169,6 +176,18 @@ class EsIndexer:
             "version_type": "external_gte",
             "_source": doc,
         }
+
+    def add_matches(self, posts: list[dict[str, Any]]) -> int:
+        """Set the current clue matches on plain posts (or spooled sources) in place; returns how many could not
+        get them (the clue tables unreadable): those are still sent, and a later reindex or match fills them in."""
+        if self.clues is None or not posts:
+            return 0
+        try:
+            add_match_fields(self.clues, posts)
+        except sqlite3.Error as exc:
+            logger.warning("index: clue matches unreadable (%r); %d posts indexed without them", exc, len(posts))
+            return len(posts)
+        return 0
 
     # --- sending -----------------------------------------------------------------------------------------
 
@@ -287,6 +306,8 @@ class EsIndexer:
         actions = [
             {"_op_type": "index", "version_type": "external_gte", **a} for a in latest.values()
         ]
+        # Matches found while these waited in the spool: the replayed copy must not carry the old ones.
+        result.clues_failed += self.add_matches([a["_source"] for a in actions])
         for start in range(0, len(actions), self.config.batch_size):
             result += self.send(actions[start : start + self.config.batch_size])
         for path in claimed:
@@ -394,8 +415,15 @@ class IndexStage(Stage):
         return EsConfig.from_settings(settings)
 
     def open_spider(self) -> None:
-        self.indexer = EsIndexer(make_client(self.config), self.config)
         self.store = SqliteStore(self.config.store) if self.config.store else None
+        self.clues: ClueBook | None = None
+        if self.config.store:
+            try:
+                self.clues = ClueBook(self.config.store)
+            except sqlite3.Error as exc:  # posts are indexed all the same; `scrapy reindex` adds the matches
+                self.count("clues_failed")
+                self.logger.warning("index: cannot open the clue tables (%r): posts go without their matches", exc)
+        self.indexer = EsIndexer(make_client(self.config), self.config, self.clues)
         self._buffer: list[dict[str, Any]] = []
         self._oldest = 0.0
         self._authors: dict[tuple[str, str], str] = {}
@@ -413,6 +441,8 @@ class IndexStage(Stage):
         self.indexer.client.close()
         if self.store is not None:
             self.store.close()
+        if self.clues is not None:
+            self.clues.close()
 
     def process_item(self, item: Any) -> Any:
         if not self._buffer:
@@ -434,9 +464,12 @@ class IndexStage(Stage):
             self._record(self._in_flight.popleft().result())
 
     def _send(self, batch: list[dict[str, Any]]) -> BulkResult:
-        """On the sender thread: add the store's dates, build the documents, bulk them."""
+        """On the sender thread: add the store's dates and the clue matches, build the documents, bulk them."""
         self._add_store_dates(batch)
-        return self.indexer.send([self.indexer.action(es_schema.to_es_doc(plain)) for plain in batch])
+        failed = self.indexer.add_matches(batch)
+        result = self.indexer.send([self.indexer.action(es_schema.to_es_doc(plain)) for plain in batch])
+        result.clues_failed += failed
+        return result
 
     def _add_store_dates(self, batch: list[dict[str, Any]]) -> None:
         """``first_seen``/``last_seen`` from the store (they pick the monthly index), and the author's first post."""
@@ -457,7 +490,7 @@ class IndexStage(Stage):
 
     def _record(self, result: BulkResult, replay: bool = False) -> None:
         prefix = "replay/" if replay else ""
-        for event in ("indexed", "stale", "spooled", "rejected"):
+        for event in ("indexed", "stale", "spooled", "rejected", "clues_failed"):
             n = getattr(result, event)
             if n:
                 self.count(prefix + event, n)

@@ -15,22 +15,44 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from crawler.utils import CN_TZ, parse_iso
 from pipelines.textsafe import display_text
+from reports.accounts import AccountLookup, account_targets
 
 TEMPLATES = Path(__file__).with_name("templates")
 
+# Per platform: where a post complaint goes and its category wording, and the same for an account complaint (the
+# profile page's 举报 / 投诉 entry). The account wording follows each platform's report menu; verify it against the
+# live form before filing (docs/takedown.md).
 PLATFORMS: dict[str, dict[str, str]] = {
-    "weibo": {"label": "微博", "channel": "微博社区管理中心 · 举报违法信息", "category_wording": "违法信息 - 欺诈/违法金融"},
-    "douyin": {"label": "抖音", "channel": "抖音举报中心 · 违法违规", "category_wording": "违法违规 - 违法金融/诈骗"},
+    "weibo": {"label": "微博", "channel": "微博社区管理中心 · 举报违法信息", "category_wording": "违法信息 - 欺诈/违法金融",
+              "account_channel": "微博社区管理中心 · 举报用户（个人主页 · 举报）",
+              "account_wording": "举报用户 - 发布违法信息（欺诈/违法金融）"},
+    "douyin": {"label": "抖音", "channel": "抖音举报中心 · 违法违规", "category_wording": "违法违规 - 违法金融/诈骗",
+               "account_channel": "抖音举报中心 · 举报账号（个人主页 · 举报）",
+               "account_wording": "举报账号 - 发布违法违规内容（违法金融/诈骗）"},
     "bilibili": {"label": "哔哩哔哩", "channel": "哔哩哔哩违法和不良信息举报中心 · 稿件举报",
-                 "category_wording": "违法违禁 / 赌博诈骗 - 违法金融广告"},
+                 "category_wording": "违法违禁 / 赌博诈骗 - 违法金融广告",
+                 "account_channel": "哔哩哔哩违法和不良信息举报中心 · 用户举报（UP主空间 · 举报）",
+                 "account_wording": "举报用户 - 违法违禁 / 诈骗（违法金融广告）"},
     "xiaohongshu": {"label": "小红书", "channel": "小红书举报中心 · 涉企不实信息侵权举报专区 / 违法金融举报",
-                    "category_wording": "违法违规 - 违法金融（涉企不实信息）"},
-    "kuaishou": {"label": "快手", "channel": "快手举报中心 · 违法违规举报", "category_wording": "违法违规 - 非法金融/诈骗"},
-    "zhihu": {"label": "知乎", "channel": "知乎举报中心 · 违法违规", "category_wording": "违法违规 - 诈骗/违法金融广告"},
-    "tieba": {"label": "百度贴吧", "channel": "百度贴吧投诉中心 · 违法信息举报", "category_wording": "违法信息 - 诈骗/违法广告"},
+                    "category_wording": "违法违规 - 违法金融（涉企不实信息）",
+                    "account_channel": "小红书举报中心 · 举报用户（个人主页 · 举报）",
+                    "account_wording": "举报用户 - 违法违规（违法金融 / 假借企业名义）"},
+    "kuaishou": {"label": "快手", "channel": "快手举报中心 · 违法违规举报", "category_wording": "违法违规 - 非法金融/诈骗",
+                 "account_channel": "快手举报中心 · 举报用户（个人主页 · 举报）",
+                 "account_wording": "举报用户 - 违法违规（非法金融/诈骗）"},
+    "zhihu": {"label": "知乎", "channel": "知乎举报中心 · 违法违规", "category_wording": "违法违规 - 诈骗/违法金融广告",
+              "account_channel": "知乎举报中心 · 举报用户（个人主页 · 举报）",
+              "account_wording": "举报用户 - 违法违规（诈骗/违法金融广告）"},
+    "tieba": {"label": "百度贴吧", "channel": "百度贴吧投诉中心 · 违法信息举报", "category_wording": "违法信息 - 诈骗/违法广告",
+              "account_channel": "百度贴吧投诉中心 · 举报用户（个人主页 · 举报）",
+              "account_wording": "举报用户 - 发布违法信息（诈骗/违法广告）"},
     "wechat": {"label": "微信公众号", "channel": "微信公众平台 · 投诉举报（文章右上角 · 投诉）",
-               "category_wording": "欺诈 - 违法金融/诈骗"},
+               "category_wording": "欺诈 - 违法金融/诈骗",
+               "account_channel": "微信公众平台 · 投诉公众号（公众号主页 · 投诉）",
+               "account_wording": "投诉公众号 - 欺诈（违法金融/诈骗）"},
 }
+DEFAULT_PLATFORM = {"channel": "平台举报中心", "category_wording": "违法金融", "account_channel": "平台举报中心 · 举报账号",
+                    "account_wording": "举报账号 - 违法金融"}
 SOURCE_LABELS = {"search": "关键词巡查发现", "manual": "人工提交链接"}
 CATEGORY_LABELS = {
     "debt_relief": "债务减免 / 停息挂账",
@@ -39,6 +61,11 @@ CATEGORY_LABELS = {
     "proxy_complaint": "非法代理投诉 / 代理退保",
     "loan_intermediary": "非法贷款中介",
 }
+
+
+def platform_info(platform: str) -> dict[str, str]:
+    """The labels and complaint wordings of a platform (generic ones for a platform without its own)."""
+    return PLATFORMS.get(platform) or {"label": platform, **DEFAULT_PLATFORM}
 
 
 def safe_url(value: Any) -> str:
@@ -149,31 +176,43 @@ class RenderedReport:
     platform: str
     path: Path
     targets: int
+    accounts: int = 0  # accounts the request asks to be dealt with (reports/accounts.py)
+
+
+def request_accounts(posts: list[dict[str, Any]], targets: list[dict[str, Any]],
+                     accounts: AccountLookup | None) -> list[dict[str, Any]]:
+    """The accounts one platform's request asks for, their evidence posts numbered as the request's targets."""
+    numbers = {t["post_id"]: n for n, t in enumerate(targets, 1)}
+    return account_targets(posts, accounts, target, numbers)
 
 
 def render_reports(posts: Iterable[dict[str, Any]], complainant: dict[str, Any], out_dir: str | Path,
-                   now: datetime | None = None, batch_id: str | None = None) -> list[RenderedReport]:
-    """One HTML takedown request per platform for the flagged ``posts``; returns what was written."""
+                   now: datetime | None = None, batch_id: str | None = None,
+                   accounts: AccountLookup | None = None) -> list[RenderedReport]:
+    """One HTML takedown request per platform for the flagged ``posts``, with the accounts it asks to be dealt
+    with (their records from ``accounts``, e.g. an AccountBook, when given); returns what was written."""
     now = (now or datetime.now(CN_TZ)).astimezone(CN_TZ)
     batch_id = batch_id or now.strftime("AW-%Y%m%d-%H%M%S")
     flagged: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for post in posts:
         if post.get("flagged"):
             flagged[post["platform"]].append(post)
-    by_platform = {platform: group_reposts(found) for platform, found in flagged.items()}
     env = environment()
     out = Path(out_dir) / batch_id
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for platform, targets in sorted(by_platform.items()):
-        info = PLATFORMS.get(platform, {"label": platform, "channel": "平台举报中心", "category_wording": "违法金融"})
+    for platform, found in sorted(flagged.items()):
+        targets = group_reposts(found)
+        asked = request_accounts(found, targets, accounts)
+        info = platform_info(platform)
         template = f"{platform}.html.j2" if (TEMPLATES / f"{platform}.html.j2").exists() else "base.html.j2"
         html = env.get_template(template).render(
             platform=platform, platform_label=info["label"], channel=info["channel"],
-            category_wording=info["category_wording"], batch_id=batch_id, generated_at=now.isoformat(timespec="seconds"),
-            complainant=complainant, targets=targets,
+            category_wording=info["category_wording"], account_channel=info["account_channel"],
+            account_wording=info["account_wording"], batch_id=batch_id, generated_at=now.isoformat(timespec="seconds"),
+            complainant=complainant, targets=targets, accounts=asked,
         )
         path = out / f"takedown-{platform}.html"
         path.write_text(html, encoding="utf-8")
-        written.append(RenderedReport(platform, path, len(targets)))
+        written.append(RenderedReport(platform, path, len(targets), len(asked)))
     return written

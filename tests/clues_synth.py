@@ -3,7 +3,10 @@ found, with a planted overlap that each institution writes in its own disguise."
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +15,7 @@ from pipelines.clues.normalise import Clue
 from pipelines.detection import Detector
 from pipelines.store import SqliteStore
 
+PROJECT = Path(__file__).resolve().parent.parent
 AD = ["专业征信修复，不成功不收费", "停息挂账最快7天办好", "协商还款只收服务费", "债务优化，上岸不是梦", "个性化分期最长60期"]
 
 
@@ -101,3 +105,14 @@ def _own_contact(rng: random.Random, which: int, n: int) -> str:
     if kind == 3:
         return f"电报 @{tag}tg{n:06d}"
     return f"详情 {tag}{n}-help.cn/x{n}"
+
+
+def run_clues(data_dir: Path, member: str, *args: str, key_file: Path | None = None,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``scrapy clues ARGS`` as an institution runs it on its own data dir (``env``: more ADWATCH_ settings)."""
+    full_env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower() and not k.startswith("ADWATCH_")}
+    full_env.update(ADWATCH_DATA_DIR=str(data_dir), ADWATCH_CLUES_MEMBER=member, PYTHONPATH=str(PROJECT), **(env or {}))
+    if key_file:
+        full_env["ADWATCH_CLUES_HMAC_KEY_FILE"] = str(key_file)
+    return subprocess.run([sys.executable, "-m", "scrapy", "clues", *args], cwd=PROJECT, env=full_env,
+                          capture_output=True, text=True, timeout=300)

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.clues_synth import make_institution, planted_clues
-
-PROJECT = Path(__file__).resolve().parent.parent
-
-
-def _clues(data_dir: Path, member: str, *args: str, key_file: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower() and not k.startswith("ADWATCH_")}
-    env.update(ADWATCH_DATA_DIR=str(data_dir), ADWATCH_CLUES_MEMBER=member, PYTHONPATH=str(PROJECT))
-    if key_file:
-        env["ADWATCH_CLUES_HMAC_KEY_FILE"] = str(key_file)
-    return subprocess.run([sys.executable, "-m", "scrapy", "clues", *args], cwd=PROJECT, env=env,
-                          capture_output=True, text=True, timeout=300)
+from tests.clues_synth import make_institution, planted_clues, run_clues as _clues
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +61,9 @@ def test_bad_use_gets_a_clear_message(banks, tmp_path):
     assert out.returncode != 0 and "needs --out" in out.stderr
     out = _clues(a, "bank-a", "forget", "--batch", "0" * 32)
     assert out.returncode == 1 and "no batch" in out.stdout
+
+
+def test_index_without_elasticsearch_says_so(banks):
+    a, _, _ = banks
+    out = _clues(a, "bank-a", "index")
+    assert out.returncode == 1 and "Elasticsearch is not configured" in out.stdout

@@ -4,6 +4,10 @@
     scrapy clues respond --in theirs.clues --out reply.clues   # answer a partner's ECDH export
     scrapy clues match   --in reply.clues                      # a partner's response (ECDH) or export (HMAC)
     scrapy clues forget  --batch ID                            # drop one of our batches and its key
+    scrapy clues index                                         # send the matches to Elasticsearch again
+
+With Elasticsearch configured, ``match`` also updates the indexed posts and accounts it concerns
+(``seen_by_members``, ``clue_matches``: pipelines/clues/es.py).
 
 See docs/clue-matching.md.
 """
@@ -12,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 
-from scrapy.exceptions import UsageError
+from elastic_transport import TransportError
+from elasticsearch import ApiError
+from scrapy.exceptions import NotConfigured, UsageError
 
 from crawler.command_base import ProjectCommand
 from pipelines.clues import ECDH, HMAC, ClueConfig, ClueExchange, ClueFileError, ClueKeyError
+from pipelines.clues.es import MatchIndexConfig, update_indexed_matches
 
-ACTIONS = ("export", "respond", "match", "forget")
+ACTIONS = ("export", "respond", "match", "forget", "index")
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -25,10 +32,10 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 class Command(ProjectCommand):
-    summary = "Match clues privately with other institutions: export | respond | match | forget"
+    summary = "Match clues privately with other institutions: export | respond | match | forget | index"
 
     def syntax(self) -> str:
-        return "export|respond|match|forget [options]"
+        return "export|respond|match|forget|index [options]"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -45,7 +52,8 @@ class Command(ProjectCommand):
         if len(args) != 1 or args[0] not in ACTIONS:
             raise UsageError(f"say what to do: {' | '.join(ACTIONS)}")
         action = args[0]
-        needed = {"export": ("out",), "respond": ("infile", "out"), "match": ("infile",), "forget": ("batch",)}[action]
+        needed = {"export": ("out",), "respond": ("infile", "out"), "match": ("infile",), "forget": ("batch",),
+                  "index": ()}[action]
         missing = [f"--{'in' if n == 'infile' else n}" for n in needed if not getattr(opts, n)]
         if missing:
             raise UsageError(f"clues {action} needs {' and '.join(missing)}", print_help=False)
@@ -81,6 +89,33 @@ class Command(ProjectCommand):
               f"({_counts(result.kinds())}; compared {_counts(result.compared)}); recorded in clue_matches", flush=True)
         if result.unusable:
             print(f"adwatch: {result.unusable} of the partner's entries were not valid and were skipped", flush=True)
+        self._update_index(result.touched_posts, result.touched_accounts)
+
+    def _index(self, exchange: ClueExchange, opts: argparse.Namespace) -> None:
+        posts, accounts = exchange.matched_refs()
+        if not self._update_index(posts, accounts):
+            print("adwatch: clues index: Elasticsearch is not configured (ADWATCH_ES_URL)", flush=True)
+            self.exitcode = 1
+
+    def _update_index(self, posts: set[str], accounts: set[str]) -> bool:
+        """The matches onto the indexed documents; False when there is no index to update."""
+        assert self.settings is not None
+        try:
+            config = MatchIndexConfig.from_settings(self.settings)
+        except NotConfigured:
+            return False
+        try:
+            done = update_indexed_matches(config, posts, accounts)
+        except (TransportError, ApiError) as exc:
+            print(f"adwatch: the index at {config.es.safe_url} was not updated ({type(exc).__name__}); the matches are "
+                  "in the store: run `scrapy clues index` when it is back", flush=True)
+            self.exitcode = 1
+            return True
+        print(f"adwatch: index updated: {done.posts} posts, {done.accounts} accounts "
+              f"({done.missing} not indexed yet, {done.failed} failed)", flush=True)
+        if done.failed:
+            self.exitcode = 1
+        return True
 
     def _forget(self, exchange: ClueExchange, opts: argparse.Namespace) -> None:
         if exchange.forget(opts.batch):

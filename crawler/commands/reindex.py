@@ -14,16 +14,19 @@ from scrapy.exceptions import NotConfigured, UsageError
 from scrapy.settings import BaseSettings
 
 from pipelines import es_schema
+from pipelines.clues.book import ClueBook
 from pipelines.index import BulkResult, EsConfig, EsIndexer, make_client, spooled_count
 from pipelines.store import SqliteStore, store_path
 
 
 def reindex(settings: BaseSettings, platform: str | None = None, spool_only: bool = False,
             log: Any = print) -> BulkResult:
-    """Replay the spool, then send every stored post (oldest first); return what happened."""
+    """Replay the spool, then send every stored post (oldest first), each with its current clue matches; return
+    what happened."""
     config = EsConfig.from_settings(settings)
+    clues = ClueBook(store_path(settings))
     client = make_client(config)
-    indexer = EsIndexer(client, config)
+    indexer = EsIndexer(client, config, clues)
     try:
         replayed = indexer.replay_spool()
         log(f"adwatch: spool replayed: {replayed.indexed} indexed, {replayed.stale} already newer, "
@@ -37,6 +40,7 @@ def reindex(settings: BaseSettings, platform: str | None = None, spool_only: boo
         return total
     finally:
         client.close()
+        clues.close()
 
 
 def _index_store(indexer: EsIndexer, settings: BaseSettings, platform: str | None, log: Any) -> BulkResult:
@@ -44,16 +48,22 @@ def _index_store(indexer: EsIndexer, settings: BaseSettings, platform: str | Non
     result = BulkResult()
     authors: dict[tuple[str, str], str] = {}  # posts come oldest first: the first seen is the author's first
     batch: list[dict[str, Any]] = []
+
+    def send() -> None:
+        nonlocal result
+        result.clues_failed += indexer.add_matches(batch)
+        result += indexer.send([indexer.action(es_schema.to_es_doc(post)) for post in batch])
+        batch.clear()
+
     try:
         for post in store.iter_posts(platform=platform):
             author_id = (post.get("author") or {}).get("id")
             if author_id:
                 post["author_first_seen"] = authors.setdefault((post["platform"], str(author_id)), post["first_seen"])
-            batch.append(indexer.action(es_schema.to_es_doc(post)))
+            batch.append(post)
             if len(batch) >= indexer.config.batch_size:
-                result += indexer.send(batch)
-                batch = []
-        result += indexer.send(batch)
+                send()
+        send()
         log(f"adwatch: store ({store.count(platform=platform)} posts): {result.indexed} indexed, "
             f"{result.stale} already newer, {result.spooled} spooled, {result.rejected} rejected")
     finally:

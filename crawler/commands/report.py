@@ -8,6 +8,7 @@ from pathlib import Path
 from crawler.command_base import ProjectCommand
 from scrapy.settings import BaseSettings
 
+from pipelines.accounts import AccountBook
 from pipelines.store import SqliteStore, data_dir, store_path
 from reports.formats import write_formats
 from reports.render import RenderedReport, load_complainant, render_reports
@@ -25,17 +26,22 @@ def write_reports(settings: BaseSettings, out: str | None = None, platform: str 
     finally:
         store.close()
     filer = load_complainant(complainant or settings.get("ADWATCH_COMPLAINANT"))
-    written = render_reports(posts, filer, out or reports_dir(settings), batch_id=batch_id)
-    if not written:
-        print("adwatch: no flagged posts in the store; no report written", flush=True)
-    formats = settings.getlist("ADWATCH_REPORT_FORMATS")
-    chromium = (settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}).get("executable_path") or "/usr/bin/chromium"
-    for report in written:
-        if formats:  # PDF (Chromium), CSV, XLSX and the 12377 version beside the HTML request
-            write_formats(report.path, [p for p in posts if p["platform"] == report.platform], filer,
-                          report.path.parent.name, chromium, formats=formats)
-        print(f"adwatch: {report.platform} takedown request ({report.targets} targets): {report.path}"
-              + (f" (+ {', '.join(formats)})" if formats else ""), flush=True)
+    accounts = AccountBook(store_path(settings))  # the records of the accounts each request asks for
+    try:
+        written = render_reports(posts, filer, out or reports_dir(settings), batch_id=batch_id, accounts=accounts)
+        if not written:
+            print("adwatch: no flagged posts in the store; no report written", flush=True)
+        formats = settings.getlist("ADWATCH_REPORT_FORMATS")
+        chromium = (settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}).get("executable_path") or "/usr/bin/chromium"
+        for report in written:
+            if formats:  # PDF (Chromium), CSV, XLSX and the 12377 version beside the HTML request
+                write_formats(report.path, [p for p in posts if p["platform"] == report.platform], filer,
+                              report.path.parent.name, chromium, formats=formats, accounts=accounts)
+            print(f"adwatch: {report.platform} takedown request ({report.targets} targets): {report.path}"
+                  + (f" (+ {', '.join(formats)})" if formats else "")
+                  + (f"; {report.accounts} account(s) to be dealt with" if report.accounts else ""), flush=True)
+    finally:
+        accounts.close()
     return written
 
 

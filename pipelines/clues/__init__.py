@@ -10,7 +10,8 @@ Public API (the ``scrapy clues`` command, and later the operation/account code, 
         book.seen_by_posts(uids); book.seen_by_accounts(keys); book.matches()
 
 Modules: :mod:`.normalise` (what a clue is), :mod:`.psi` (library primitives), :mod:`.fileformat` (the exchange
-file), :mod:`.keys`, :mod:`.protocol` (the steps), :mod:`.book` (the store's clue tables), :mod:`.exchange`.
+file), :mod:`.keys`, :mod:`.protocol` (the steps), :mod:`.book` (the store's clue tables), :mod:`.exchange`,
+:mod:`.fields` (what an index document carries about the matches), :mod:`.es` (updating indexed documents).
 """
 
 from pipelines.clues.book import ClueBook, ClueMatch, Held

@@ -11,7 +11,6 @@ Values here are our own normalised clues: they stay in this store and never reac
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipelines.clues.normalise import Clue, normalise_clue
+from pipelines.sidetables import open_tables
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clue_batches (
@@ -72,15 +72,22 @@ class ClueMatch:
     member_names: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class RefMatches:
+    """What the matches say about one post or account: the members holding its clues, and through which clue kinds
+    and batches."""
+
+    members: set[str]
+    kinds_batches: set[tuple[str, str]]
+
+
 class ClueBook:
     """The clue tables of one store file (thread-safe: one connection behind a lock, like the store)."""
 
     def __init__(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        # The index stage opens the book in every crawler of a sweep at once: wait for the schema lock.
+        self._db = open_tables(path, _SCHEMA, timeout=30.0)
 
     def close(self) -> None:
         with self._lock:
@@ -196,17 +203,42 @@ class ClueBook:
         """Per account key (``platform:account_id``), how many members hold it or any clue of its posts."""
         return self._seen_by_refs("accounts", keys)
 
-    def _seen_by_refs(self, column: str, refs: Iterable[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
+    def matched_refs(self) -> tuple[set[str], set[str]]:
+        """Every post uid and account key some member's match points at now."""
+        posts: set[str] = set()
+        accounts: set[str] = set()
+        with self._lock:
+            rows = self._db.execute("SELECT posts, accounts FROM clue_matches").fetchall()
+        for p, a in rows:
+            posts.update(json.loads(p))
+            accounts.update(json.loads(a))
+        return posts, accounts
+
+    def has_matches(self) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM clue_matches LIMIT 1").fetchone() is not None
+
+    def match_refs(self, column: str, refs: Iterable[str]) -> dict[str, RefMatches]:
+        """Per post uid (``column`` "posts") or account key ("accounts"): the members holding any of its clues and
+        the (kind, batch) of each match; refs no member shares a clue with are left out."""
+        if column not in ("posts", "accounts"):
+            raise ValueError(column)
+        out: dict[str, RefMatches] = {}
         for chunk in _chunks(list(dict.fromkeys(refs))):
             marks = ",".join("?" * len(chunk))
             with self._lock:
                 rows = self._db.execute(
-                    f"SELECT j.value, COUNT(DISTINCT m.member) FROM clue_matches m, json_each(m.{column}) j"
-                    f" WHERE j.value IN ({marks}) GROUP BY j.value", chunk
+                    f"SELECT j.value, m.member, m.kind, m.batch FROM clue_matches m, json_each(m.{column}) j"
+                    f" WHERE j.value IN ({marks})", chunk
                 ).fetchall()
-            out.update((ref, n) for ref, n in rows)
+            for ref, member, kind, batch in rows:
+                found = out.setdefault(ref, RefMatches(set(), set()))
+                found.members.add(member)
+                found.kinds_batches.add((kind, batch))
         return out
+
+    def _seen_by_refs(self, column: str, refs: Iterable[str]) -> dict[str, int]:
+        return {ref: len(found.members) for ref, found in self.match_refs(column, refs).items()}
 
 
 def _now() -> str:

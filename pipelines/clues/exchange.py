@@ -78,16 +78,28 @@ class ClueExchange:
     def match(self, partner_file: str | Path) -> MatchResult:
         partner = ClueFile.read(partner_file)
         with ClueBook(self.config.store) as book:
+            before_posts, before_accounts = book.matched_refs()
             if partner.type == EXPORT and partner.mode == HMAC:
                 alliance_key = load_alliance_key(self.config.alliance_key_file)
-                return match_hmac(partner, self.our_clues(), alliance_key, book)
-            return match_response(partner, book, self.keys)
+                result = match_hmac(partner, self.our_clues(), alliance_key, book)
+            else:
+                result = match_response(partner, book, self.keys)
+            after_posts, after_accounts = book.matched_refs()
+        # A member that no longer holds a clue leaves refs that matched before: their count goes down (maybe to 0).
+        result.touched_posts = before_posts | after_posts
+        result.touched_accounts = before_accounts | after_accounts
+        return result
 
     def forget(self, batch: str) -> bool:
         """Key rotation: drop one of our batches and its key; responses to it can no longer be matched."""
         with ClueBook(self.config.store) as book:
             had_batch = book.forget_batch(batch)
         return self.keys.forget(batch) or had_batch
+
+    def matched_refs(self) -> tuple[set[str], set[str]]:
+        """Every post uid and account key a match points at now."""
+        with ClueBook(self.config.store) as book:
+            return book.matched_refs()
 
     def batches(self) -> list[tuple[str, str, str, int]]:
         with ClueBook(self.config.store) as book:

@@ -32,6 +32,10 @@ class MatchResult:
     compared: dict[str, int] = field(default_factory=dict)  # per kind, how many of our clues were compared
     unusable: int = 0  # partner entries that were no group element
     key_mismatch: bool = False  # HMAC: the partner's alliance key is not ours, so nothing could match
+    # Posts and accounts whose "seen by" may have changed (matched before or after this step): their index
+    # documents are updated (pipelines/clues/es.py). Filled by ClueExchange.match.
+    touched_posts: set[str] = field(default_factory=set)
+    touched_accounts: set[str] = field(default_factory=set)
 
     def kinds(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.utils import CN_TZ
+from pipelines.accounts import AccountBook
 from pipelines.store import SqliteStore
 from reports.desk.config import DeskConfig
 from reports.desk.db import DeskDb, DeskError
@@ -47,10 +48,14 @@ def build_batch(cfg: DeskConfig, db: DeskDb, store: SqliteStore, platform: str, 
     batch_id = new_batch_id(db, platform)
     now = db.clock().astimezone(CN_TZ)
     complainant = load_complainant(cfg.complainant)
-    # The request lists what staff confirmed, whatever the detector's flag says today.
-    [report] = render_reports([{**p, "flagged": True} for p in posts], complainant, cfg.reports_root, now=now,
-                              batch_id=batch_id)
-    write_formats(report.path, posts, complainant, batch_id, cfg.chromium, now=now)
+    # The request lists what staff confirmed, whatever the detector's flag says today; so do its accounts' evidence.
+    accounts = AccountBook(store.path)
+    try:
+        [report] = render_reports([{**p, "flagged": True} for p in posts], complainant, cfg.reports_root, now=now,
+                                  batch_id=batch_id, accounts=accounts)
+        write_formats(report.path, posts, complainant, batch_id, cfg.chromium, now=now, accounts=accounts)
+    finally:
+        accounts.close()
     db.create_batch(batch_id, platform, [(p["uid"], str(p["post_id"]), p["first_seen"]) for p in posts], user)
     return batch_id
 

@@ -16,49 +16,50 @@ from typing import Any
 from crawler.utils import CN_TZ
 from reports.formats.pdf import PdfPrinter
 from reports.formats.tables import write_csv, write_xlsx
-from reports.render import PLATFORMS, environment, target
+from reports.accounts import AccountLookup
+from reports.render import environment, platform_info, request_accounts, target
 
 ALL_FORMATS = ("pdf", "csv", "xlsx", "12377")
 
 
-def platform_info(platform: str) -> dict[str, str]:
-    return PLATFORMS.get(platform, {"label": platform, "channel": "平台举报中心", "category_wording": "违法金融"})
-
-
 def render_12377(platform: str, targets: list[dict[str, Any]], complainant: dict[str, Any], batch_id: str,
-                 now: datetime, out: Path) -> Path:
+                 now: datetime, out: Path, accounts: list[dict[str, Any]] | None = None) -> Path:
     """The request in the shape of the 12377 涉企侵权举报 form: facts and reasons, the reporter, the agent and the
-    authorisation, every URL, the evidence and the written guarantee."""
+    authorisation, every URL, the evidence, the accounts to be dealt with and the written guarantee."""
     info = platform_info(platform)
     html = environment().get_template("cac12377.html.j2").render(
         platform=platform, platform_label=info["label"], batch_id=batch_id,
-        generated_at=now.isoformat(timespec="seconds"), complainant=complainant, targets=targets)
+        generated_at=now.isoformat(timespec="seconds"), complainant=complainant, targets=targets,
+        accounts=accounts or [], account_wording=info["account_wording"])
     out.write_text(html, encoding="utf-8")
     return out
 
 
 def write_formats(request_html: Path, posts: Iterable[dict[str, Any]], complainant: dict[str, Any], batch_id: str,
-                  chromium: str, now: datetime | None = None, formats: Iterable[str] = ALL_FORMATS) -> dict[str, Path]:
+                  chromium: str, now: datetime | None = None, formats: Iterable[str] = ALL_FORMATS,
+                  accounts: AccountLookup | None = None) -> dict[str, Path]:
     """Write the other formats of one platform's request ``takedown-<platform>.html`` beside it.
 
-    ``posts`` are that request's posts (stored post dicts, one platform). Returns ``{format: path}``, with the keys
-    ``pdf``, ``csv``, ``xlsx``, ``12377-html`` and ``12377-pdf`` for what was asked.
+    ``posts`` are that request's posts (stored post dicts, one platform); ``accounts`` (an AccountBook) adds the
+    records of the accounts the request asks for. Returns ``{format: path}``, with the keys ``pdf``, ``csv``,
+    ``xlsx``, ``12377-html`` and ``12377-pdf`` for what was asked.
     """
     posts = [p for p in posts if p.get("flagged", True)]
     platform = request_html.stem.removeprefix("takedown-")
     now = (now or datetime.now(CN_TZ)).astimezone(CN_TZ)
     wanted = set(formats)
     targets = [target(p) for p in posts]
+    asked = request_accounts(posts, targets, accounts)
     info = platform_info(platform)
     written: dict[str, Path] = {}
     folder = request_html.parent
     if "csv" in wanted:
-        written["csv"] = write_csv(request_html.with_suffix(".csv"), platform, info, targets)
+        written["csv"] = write_csv(request_html.with_suffix(".csv"), platform, info, targets, asked)
     if "xlsx" in wanted:
-        written["xlsx"] = write_xlsx(request_html.with_suffix(".xlsx"), platform, info, targets, batch_id)
+        written["xlsx"] = write_xlsx(request_html.with_suffix(".xlsx"), platform, info, targets, batch_id, asked)
     if "12377" in wanted:
         written["12377-html"] = render_12377(platform, targets, complainant, batch_id, now,
-                                             folder / f"12377-{platform}.html")
+                                             folder / f"12377-{platform}.html", asked)
     if "pdf" in wanted or "12377" in wanted:
         title = f"{info['label']} 违法广告投诉 · 批次 {batch_id}"
         with PdfPrinter(chromium) as printer:
