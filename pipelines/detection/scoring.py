@@ -197,14 +197,18 @@ class Scorer:
             and ev[NEGATIVE] < PITCH_SHORT_MAX_WARNING
         )
         verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
-        if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME]):
+        # The model reads units with debt / credit wording, and units that call the reader to act (a contact; a
+        # comment's or bio's call to action) whatever they say: the offer may be worded in ways no list holds
+        # ("那些电话都会停下", "一周内让它彻底消失").
+        reached = bool(contact_kinds) or (unit != POST and ev[CTA] >= SHORT_MIN_CTA)
+        if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME] or reached):
             situation = bool(ev[CONTEXT]) or bool(hints)
             # A pitch has all three parts: a situation (or a service named), a promised outcome (or the service
             # itself) and a call to action or contact; and it does not read as a warning.
             # The outcome may be worded in ways no pattern lists ("报告上的红字可以去掉"): with a situation and a
             # call to action the model reads the wording itself.
             pitch = bool(
-                (situation or per_category or unit != POST)
+                (situation or per_category or unit != POST or contact_kinds)
                 and (ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category))) and ev[NEGATIVE] < PITCH_MAX_WARNING
             )
             flagged = score >= self.threshold
