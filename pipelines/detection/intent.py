@@ -30,6 +30,7 @@ STRUCTURE_NAMES = {
     "$situation+outcome": "situation and promised outcome",
     "$situation+outcome+cta": "situation, promised outcome and call to action",
     "$short": "a short text",
+    "$plain": "no debt / credit wording",
 }
 
 
@@ -45,10 +46,11 @@ def features(compact: str, structure: dict[str, float]) -> dict[str, float]:
 def structure_features(
     situation: bool, outcome: bool, cta: bool, contact: bool, service: bool, warning: float, quoted: bool, short: bool
 ) -> dict[str, float]:
-    """The pitch's structure as model features (only the ones present)."""
+    """The pitch's structure as model features (only the ones present). ``$plain`` marks a unit the model reads
+    only for its call to action or contact: no service, situation or outcome, so its wording must decide."""
     flags = {
         "$situation": situation, "$outcome": outcome, "$cta": cta, "$contact": contact, "$service": service,
-        "$quoted": quoted, "$short": short,
+        "$quoted": quoted, "$short": short, "$plain": not (situation or outcome or service),
         "$situation+outcome": situation and outcome,
         "$situation+outcome+cta": situation and outcome and (cta or contact),
     }

@@ -220,7 +220,7 @@ class Scorer:
                     situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
                     round(ev[NEGATIVE], 2), quoted, short,
                 )
-                verdict.structure = [s for s in structure if "+" not in s and s != "$short"]
+                verdict.structure = [s for s in structure if "+" not in s and s not in ("$short", "$plain")]
                 feats = features(compact, structure)
                 if self.record is not None:
                     self.record.append((unit, feats))

@@ -231,7 +231,9 @@ def fill(template: str, cat: str) -> tuple[str, list[str]]:
         "en_outcome": lambda: R.choice(EN_OUTCOMES), "en_outcome2": lambda: R.choice(EN_OUTCOMES2),
         "disg": lambda: R.choice(DISGUISES), **shapes.slots(R, cat), **pitches.slots(R, cat),
     }
-    text = re.sub(r"\{(\w+)\}", lambda m: slots[m.group(1)](), template)
+    text = template
+    for _ in range(2):  # a part may hold slots of its own ({neg_cta} → "加我 {contact}")
+        text = re.sub(r"\{(\w+)\}", lambda m: slots[m.group(1)](), text)
     return text, contacts
 
 
@@ -330,6 +332,7 @@ def build(seed: int, seeds: Path | None) -> tuple[list[dict], list[dict]]:
     for kind, templates in {**NEG_PARTS, **shapes.NEG2, **pitches.NEG3}.items():
         fit, keep = split_templates(templates, 0.25)
         n = 450 if kind in ("antifraud", "borrower", "victim", "unrelated", "diary") else 300
+        n = {"biz_contact": 800, "comment_cta_neg": 500}.get(kind, n)
         train += negatives(kind, fit, n)
         held += negatives(kind, keep, max(30, n // 5))
     if seeds and seeds.exists():

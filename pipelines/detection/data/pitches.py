@@ -12,7 +12,7 @@ both released sets taught, written anew — no released item, phrase or contact 
   hand goods, repairs), borrowers sharing how they negotiated alone, fraud victims, lenders' conduct notices.
 
 Slots (added to ``make_corpus.fill``): ``{result}``, ``{result2}``, ``{dismiss}``, ``{cta3}``, ``{helper}``,
-``{biz}``.
+``{biz}``, ``{neg_cta}``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ CTA3 = ["私你了", "回关我发你", "问我要方式", "留个言我来找�
 HELPER = ["一个姐姐", "朋友介绍的老师", "一个团队", "一位做这行的大哥", "学姐推荐的人", "专门做这个的工作室"]
 BIZ = ["初中数学一对一辅导，提分快", "出闲置iPhone，九成新", "家电维修上门，当天修好", "宠物寄养，每天发视频",
        "装修免费量房出报价", "婚纱照修图，一张十块", "代取快递，一单两块", "钢琴陪练，线上也行", "二手书低价出",
-       "手机贴膜换屏，价格公道", "考研资料全套打包", "团购水果，产地直发"]
+       "手机贴膜换屏，价格公道", "考研资料全套打包", "团购水果，产地直发",
+       "汽车划痕修复，上门服务", "旧房翻新墙面修复", "雅思口语陪练，一节五十", "摄影约拍，周末有档期", "搬家拉货，同城两小时到",
+       "瑜伽私教，体态调整", "开锁换锁，24小时在线", "美甲上门，款式看主页", "收二手手机电脑，高价回收", "代写简历，当天交稿",
+       "自家果园橙子，顺丰包邮", "英语启蒙绘本共读群", "家政保洁，深度清洁", "游戏代练上分，安全不封号", "宿舍神器拼单",
+       "租房：两室一厅，拎包入住", "转让健身卡，还剩八个月", "同城交友，真诚的来", "找搭子一起去看演唱会", "小区团购鸡蛋"]
+NEG_CTA = ["电话{phone}", "加我 {contact}", "需要的私我", "{cta3}", "联系：{contact}", "微信同号 {phone}", "私信发“1”",
+           "有意者{cta}", "懂的来", "主页有方式", "价格私聊", "看我简介"]
 
 SOFT3_TEMPLATES = [
     "{result}。{dismiss}，交给我们，{cta3}", "{vague}？{result}，{contact}", "从今天起，{result}，我们去跟他们说。{contact}",
@@ -61,10 +67,12 @@ COMMENT3_TEMPLATES = [
 BIO3_TEMPLATES = ["{result}的人｜已帮{n}000+家庭", "{vague}｜{result}｜{cta3}", "专做{vague}｜{result2}｜{contact}"]
 
 NEG3 = {
-    "biz_contact": ["{biz}，电话{phone}", "{biz}，加我 {contact}", "{biz}，需要的私我", "{biz}，{cta3}",
-                    "{biz}，联系：{contact}"],
+    "biz_contact": ["{biz}，{neg_cta}", "{biz}！{neg_cta}", "【{biz}】{neg_cta}", "{biz}｜{neg_cta}",
+                    "{biz}，{neg_cta}，{neg_cta2}"],
     "comment_cta_neg": ["求同款链接，私你了", "回关我发你教程", "扣1拉你进减肥群", "同问，求资源，私我", "楼主好厉害，已关注",
-                        "我也想知道，明天统一回吗", "这个滤镜叫什么，私信说一声"],
+                        "我也想知道，明天统一回吗", "这个滤镜叫什么，私信说一声", "别私信我了，不需要，谢谢", "骗子别来私信我",
+                        "已私，看一下", "私信你了，求回", "楼上的不要乱加人", "蹲一个链接，滴滴我", "回关了，互相学习",
+                        "同城的可以加我一起跑步", "求带，私我", "这个教程在哪，私发我一下", "{biz}？私你了", "我也要，扣1"],
     "borrower3": [
         "{sit}，打了{bank}的客服热线，按提示交了材料，现在等审核，先记下来", "{sit}，去网点柜台问了，说本人可以申请延期，要带身份证",
         "{sit}，整理了自己跟银行沟通的要点：讲清收入变化、提出能承受的数、要书面确认，给同样情况的人参考",
@@ -91,4 +99,5 @@ def slots(rng: random.Random, cat: str) -> dict:
     return {
         "result": lambda: pick(RESULTS[cat]), "result2": lambda: pick(RESULTS[cat]), "dismiss": lambda: pick(DISMISS),
         "cta3": lambda: pick(CTA3), "helper": lambda: pick(HELPER), "biz": lambda: pick(BIZ),
+        "neg_cta": lambda: pick(NEG_CTA), "neg_cta2": lambda: pick(NEG_CTA),
     }
