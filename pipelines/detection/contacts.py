@@ -28,8 +28,8 @@ HOTLINE = re.compile(rf"(?<![0-9])((?:400|800)(?:{_SEP}[0-9]){{7}}|0[1-9][0-9]{{
 _WECHAT_LABEL = (
     r"(?:[微威薇]\s?xin(?![a-z])|微信号?|威信|薇信|薇心|徽信号?|威亻言|v信|(?<![a-z])(?:vx|wx|wechat|wei\s?xin|[vw]\s[x×](?![a-z]))|薇|徽"
     r"|(?<=加)[微威](?!信)|(?<=[加+＋➕])v|(?<![a-z0-9])v(?=\s*[:：❤]|\s+[a-z])|[微威](?=\s*[:：❤]|\s+[a-z])"
-    r"|卫星|🛰|小绿泡泡搜?|🆔|加我(?=\s*[:：])|(?<![a-z])jia\s?(?:wei|v)(?=\s*[:：])"
-    r"|(?<![a-z])wei(?=\s*[:：]))[❤💚]?"
+    r"|卫星|🛰|小绿泡泡搜?|🆔|加我(?=\s*[:：])|jia(?<![a-z]jia)\s?(?:wei|v)(?=\s*[:：])"
+    r"|wei(?<![a-z]wei)(?=\s*[:：]))[❤💚]?"
 )
 # An id may be cut by single spaces where a poster or a line break cut it ("xb77 55", "huiqian_ 2 0 2 5",
 # "jia ren an quan0 1"): the pieces are read on and joined by :func:`_joined`.
@@ -38,7 +38,8 @@ WECHAT = re.compile(_WECHAT_LABEL + _COLON + _ID)
 # "加 / 添加 / 联系 / 合作 / ➕ / 备注…：" and an id: taken as a WeChat id only when it holds a digit or an
 # underscore (a word after 加 is not an id).
 ADD_LABEL = re.compile(
-    r"(?:(?<![a-z])(?:contact|add)(?:\s?(?:me|us))?|添加|合作|洽询|咨询|联系方式|联系|滴滴|(?<![0-9a-z])加|[+＋➕])"
+    r"(?:(?:contact(?<![a-z]contact)|add(?<![a-z]add))(?:\s?(?:me|us))?|添加|合作|洽询|咨询|联系方式|联系|滴滴"
+    r"|加(?<![0-9a-z]加)|[+＋➕])"
     r"(?:我们|他们|她们|我|他|她|客服|老师|方式)?(?:前?备注[^:：\n]{0,12})?[❤💚]?\s*[:：=]?\s*"
     r"(?!(?:qq|q|vx|wx|v|tg|wechat|weixin)(?![a-z]))(?=[a-z][a-z0-9_-]*[0-9_])" + _ID
 )
@@ -63,13 +64,14 @@ _NOT_URL_HOSTS = ("t.me", "telegram.me")
 # Characters some contact pattern needs (the first characters of its hint): one findall tells which patterns
 # can match at all, and most texts hold no contact.
 DIGITS, WECHAT_TELLS, QQ_TELLS, TELEGRAM_TELLS = (frozenset(t) for t in ("0123456789", "微威薇徽卫小加vw🛰🆔", "q扣企球🐧", "t电飞"))
-TELLS = re.compile("[" + re.escape("".join(DIGITS | WECHAT_TELLS | QQ_TELLS | TELEGRAM_TELLS) + ".") + "]")
+ADD_TELLS = frozenset("加添合洽咨联滴+＋➕")  # and the words "add", "contact"
+TELLS = re.compile("[" + re.escape("".join(DIGITS | WECHAT_TELLS | QQ_TELLS | TELEGRAM_TELLS | ADD_TELLS) + ".") + "]")
 # Ten digits, at most three characters apart: every phone and hotline number has them (a hint, as below, that
 # spares texts with only short numbers — "7天", "2024年" — the two slow patterns).
 PHONE_HINT = re.compile(r"[0-9](?:[^0-9]{0,3}[0-9]){9}")
 QQ_HINT = re.compile(r"q|扣|企鹅|球球|🐧")
 TELEGRAM_HINT = re.compile(r"t\.me|telegram|tele|tg|电报|飞机")
-ADD_TELLS = re.compile(r"加|添加|合作|洽询|咨询|联系|滴滴|[+＋➕]|contact|add")
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,7 @@ def _find(light: Mapped, original: str, source: str) -> list[Contact]:
             value = re.sub(r"[\s.\-一·]", "", m.group(1))
             if value[0].isalpha() and 6 <= len(value) <= 20:
                 add("wechat", value, m.start(), m.end())
-    if ADD_TELLS.search(text):
+    if not tells.isdisjoint(ADD_TELLS) or "add" in text or "contact" in text:
         taken = {c.value for c in found}
         for m in ADD_LABEL.finditer(text):
             value, end = _joined(m)
@@ -176,28 +178,36 @@ def _is_pinyin(piece: str) -> bool:
 SPACED_RUN = re.compile(r"(?<!\w)\w(?:[^\w\n]{1,3}\w){4,}(?!\w)")
 LINE_RUN = re.compile(r"(?:^|(?<=\n))[^\n]{1,7}(?:\n[^\n]{1,7}){4,}")
 _KEEP = frozenset("@:：+＋➕_")
+_ASCII_PAIR = re.compile(r"[a-z0-9](?:[^a-z0-9]*[a-z0-9]){4}")  # an id or a number has five or more
 # Digits an OCR engine reads as letters inside a number (18O 6221, i36, 2O8l734965): at least two real digits.
 OCR_DIGITS = re.compile(r"(?<![a-z0-9_])(?=[oil]*[0-9][oil]*[0-9])(?=[0-9]*[oil])[0-9oil]{3,}(?![a-z_])")
 _OCR_TABLE = str.maketrans("oil", "011")
+# Cheap first looks (a class first: the engine skips to candidates) before the patterns above.
+OCR_HINT = re.compile(r"[0-9][oil]|[oil][0-9]")
+SPACED_HINT = re.compile(r"[a-z0-9][^\w\n]{1,3}[a-z0-9][^\w\n]{1,3}[a-z0-9]")
 
 
 def tidy_view(light: Mapped) -> Mapped | None:
     """The light view with misread digits restored and cut-apart runs joined, or None when it has neither."""
     text = light.text
-    if OCR_DIGITS.search(text):
+    fixed = OCR_HINT.search(text) is not None and OCR_DIGITS.search(text) is not None
+    if fixed:
         light = light.derive(OCR_DIGITS.sub(lambda hit: hit.group().translate(_OCR_TABLE), text), None)
         text = light.text
-    elif not (SPACED_RUN.search(text) or LINE_RUN.search(text)):
-        return None
+    # Only runs with five latin letters or digits or more can hold a contact ("征 信 修 复", "第 3 0 天" cannot).
+    spaced = [r.span() for r in SPACED_RUN.finditer(text) if _ASCII_PAIR.search(r.group())] if SPACED_HINT.search(text) else []
+    lines = [r.span() for r in LINE_RUN.finditer(text) if _ASCII_PAIR.search(r.group())] if text.count("\n") >= 4 else []
+    if not (spaced or lines):
+        return light if fixed else None
     cut = [False] * len(text)
-    for run in SPACED_RUN.finditer(text):
-        for i in range(*run.span()):
+    for start, end in spaced:
+        for i in range(start, end):
             cut[i] = not text[i].isalnum() and text[i] not in _KEEP
-    for run in LINE_RUN.finditer(text):
-        for i in range(*run.span()):
+    for start, end in lines:
+        for i in range(start, end):
             cut[i] = cut[i] or text[i].isspace()
     if not any(cut):
-        return light
+        return light if fixed else None
     parts: list[str] = []
     start = 0
     for i in range(1, len(text) + 1):

@@ -221,14 +221,13 @@ class Scorer:
                     round(ev[NEGATIVE], 2), quoted, short,
                 )
                 verdict.structure = [s for s in structure if "+" not in s and s not in ("$short", "$plain")]
-                feats = features(compact, structure)
                 if self.record is not None:
-                    self.record.append((unit, feats))
+                    self.record.append((unit, features(compact, structure)))
                 if self.model is None:
                     return self._short_pitch(verdict, score, reason, per_category, hints, short_pitch)
-                probability = self.model.predict(feats)
+                probability = self.model.predict_text(compact, structure)
                 verdict.probability = probability
-                verdict.explain = lambda: self.model.explain(feats, 6)  # type: ignore[union-attr]
+                verdict.explain = lambda: self.model.explain(features(compact, structure), 6)  # type: ignore[union-attr]
                 if can_overrule and probability < VETO:
                     score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
                 elif pitch and probability > score:
