@@ -41,6 +41,9 @@ PITCH_SHORT_CHARS = 140  # a comment, a bio, a short post
 PITCH_MIN_OUTCOME = 0.35
 PITCH_SHORT_MAX_WARNING = 0.3
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
+# A unit read only for its contact or call to action (no service, situation or outcome: "$plain") is an ad only
+# when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
+PLAIN_MIN = 0.8
 POST = "post"
 
 
@@ -230,7 +233,7 @@ class Scorer:
                 verdict.explain = lambda: self.model.explain(features(compact, structure), 6)  # type: ignore[union-attr]
                 if can_overrule and probability < VETO:
                     score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
-                elif pitch and probability > score:
+                elif pitch and probability > score and (probability >= PLAIN_MIN or "$plain" not in structure):
                     # The score is the stronger of the two readings, so the threshold alone decides.
                     score = probability
                     if score >= self.threshold and not flagged:

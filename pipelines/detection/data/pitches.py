@@ -1,13 +1,13 @@
 """Third round of corpus shapes (issue 14, after blind set v2 was released as development data): what the misses of
 both released sets taught, written anew — no released item, phrase or contact is copied here.
 
-* soft pitches whose outcome is told in everyday words no lexicon lists ({result}: "那些号码再也打不进来",
-  "再打一份报告就看不到了"), often with a contact and no situation word at all;
-* pitches that argue against the alternatives first ({dismiss}: "自己去谈银行不会理你", "别听网上说只能等"):
+* soft pitches whose outcome is told in everyday words no lexicon lists ({result}: "那些陌生来电都会断掉",
+  "下次查报告就清清爽爽"), often with a contact and no situation word at all;
+* pitches that argue against the alternatives first ({dismiss}: "你自己去谈多半碰一鼻子灰", "那些免费教程没一个管用"):
   warning-like words inside an ad;
 * first-person stories that end by passing on the helper's contact, in many lengths;
-* comment replies and bios made of a result and a call to action in the newer forms ({cta3}: "私你了", "回关我发你",
-  "问我要方式");
+* comment replies and bios made of a result and a call to action in the newer forms ({cta3}: "关注后私信", "后台踢我",
+  "私你");
 * hard negatives in the same shapes: ordinary ads and comments with contacts and calls to action (tutoring, second
   hand goods, repairs), borrowers sharing how they negotiated alone, fraud victims, lenders' conduct notices.
 
@@ -20,21 +20,21 @@ from __future__ import annotations
 import random
 
 RESULTS = {
-    "credit_repair": ["再打一份报告就看不到那几行了", "银行再查就是一张白纸", "那几条记录像没发生过一样", "下个月报告就漂漂亮亮",
-                      "面签的时候再没人提那几条", "报告上的红色全没了", "那些不好看的都不显示了", "过一阵子再查就干净了"],
-    "stop_collection": ["那些号码再也打不进来", "单位前台再没接到过找你的电话", "手机从早到晚安安静静", "爸妈那边一个电话都没再接到",
-                        "群里那些照片当天就撤了", "陌生号码一个都不来了", "晚上终于能睡个整觉", "让那些电话一个个消失"],
-    "debt_relief": ["每个月只剩一个小数目要还", "从每月还一万多变成一千出头", "剩下的钱够你好好吃饭", "欠的分成五年慢慢还",
-                    "罚息违约金一笔勾销", "利息不再往上滚", "还款日不再是噩梦", "一座山拆成一块块小石头"],
-    "proxy_complaint": ["那笔钱原路回到你卡上", "多扣的部分一分不少退给你", "回来了再分，回不来不收", "到账了再给辛苦费",
-                        "合同里那笔冤枉钱能拿回来", "上周又有人到账三千多", "被捆绑的那几千块能吐出来", "先退后付"],
-    "loan_intermediary": ["今天就能拿到钱", "不看那张纸也能批", "被拒了照样到账", "有门路拿到钱", "两小时钱就到卡上",
-                          "记录再差也有人放", "资料帮你弄好再递上去", "额度三到二十万随便挑"],
+    "credit_repair": ["下次查报告就清清爽爽", "逾期那一栏会变成空白", "银行审核时看不出来", "贷款经理查不出毛病", "不良那几项会消掉",
+                      "一两周就处理好", "查出来跟新开的一样", "信用分慢慢回到正常"],
+    "stop_collection": ["那些陌生来电都会断掉", "亲戚朋友不会再被打扰", "公司座机不会再响起找你的", "手机能放心开机了",
+                        "通讯录里的人都收不到短信", "晚上不用再关机睡觉", "骚扰短信一条都收不到", "来电提醒清零"],
+    "debt_relief": ["月还款压到原来的零头", "每期只还几百块", "欠款拉长到好几年还", "违约金和罚息都能谈掉", "利息冻结不再涨",
+                    "还款压力一下子小了", "按你能承受的数来还", "还款计划由你来定"],
+    "proxy_complaint": ["多付的那部分会打回你账户", "被扣的费用能一笔笔追回", "退款到账后再结算", "拿不回来不收一分",
+                        "搭售的费用全部能退", "附加费用能原路返还", "合同外的收费能讨回来", "平台多拿的要它退出来"],
+    "loan_intermediary": ["当天就能放款", "评分低也有地方放", "记录差也照样安排", "流水帮你做好再申请", "额度随你挑",
+                          "今天申请今天到", "被银行拒了还有别的通道", "不查信用也能借"],
 }
-DISMISS = ["别信那些说只能等五年的", "自己打电话银行根本不理你", "别听网上说没用", "催收本来就是违规的，别怕",
-           "不是让你逃，是帮你体面地还", "网上那些教程都没用", "自己去谈只会被敷衍", "别自己硬扛了"]
-CTA3 = ["私你了", "回关我发你", "问我要方式", "留个言我来找你", "评论区扣1我私信你", "想知道路子的滴滴我", "明天统一回",
-        "主页置顶有方式", "戳我头像", "私信发个“1”", "需要的说一声", "我把人推给你", "看我简介", "加我聊"]
+DISMISS = ["网上说只能硬扛是骗你的", "找银行客服只会让你按时还", "别再一个人熬了", "催收那套吓唬人的别当真",
+           "你自己去谈多半碰一鼻子灰", "那些免费教程没一个管用", "别被说没办法的人耽误了", "光靠自己跟平台磨没用"]
+CTA3 = ["私聊细说", "关注后私信", "评论区留个“了解”", "给我留言", "来问方法", "发个私信给我", "点关注私你方法", "主页找我",
+        "后台踢我", "滴我一下", "留言我回你", "想了解的说一声", "找我拿方案", "私你"]
 HELPER = ["一个姐姐", "朋友介绍的老师", "一个团队", "一位做这行的大哥", "学姐推荐的人", "专门做这个的工作室"]
 BIZ = ["初中数学一对一辅导，提分快", "出闲置iPhone，九成新", "家电维修上门，当天修好", "宠物寄养，每天发视频",
        "装修免费量房出报价", "婚纱照修图，一张十块", "代取快递，一单两块", "钢琴陪练，线上也行", "二手书低价出",
@@ -47,31 +47,31 @@ NEG_CTA = ["电话{phone}", "加我 {contact}", "需要的私我", "{cta3}", "�
            "有意者{cta}", "懂的来", "主页有方式", "价格私聊", "看我简介"]
 
 SOFT3_TEMPLATES = [
-    "{result}。{dismiss}，交给我们，{cta3}", "{vague}？{result}，{contact}", "从今天起，{result}，我们去跟他们说。{contact}",
-    "{dismiss}。{third}帮你{offer}，{result2}。{cta3}", "你只要把资料发过来，剩下的我们来，{result}。{contact}",
-    "{result}，不满意不收钱，{cta3}", "这种事我们见多了，交给我们，{result}。{contact}",
-    "{vague}的看这里，{result}，{cta2}", "{result}。你也想这样的话，{cta3}",
+    "{result}。{dismiss}，交给我们，{cta3}", "{vague}？{result}，{contact}", "不出一个月，{result}，沟通的事我们来。{contact}",
+    "{dismiss}。{third}帮你{offer}，{result2}。{cta3}", "手续我们全包，你等结果就行，{result}。{contact}",
+    "{result}，不满意不收钱，{cta3}", "做这行{n}年了，交给我们，{result}。{contact}",
+    "{vague}的看这里，{result}，{cta2}", "{result}。同样情况的，{cta3}",
 ]
 STORY3_TEMPLATES = [
     "{sit}那段时间，我连门都不敢出。后来{helper}帮我处理了，{result}。现在慢慢在还，{cta3}",
     "分享一下：{sit}，{sit2}，自己怎么谈都没用。朋友介绍了{helper}，一个月后{result}。需要的{cta3}",
     "我{sit}，本来以为完了。{helper}说能处理，我半信半疑，结果{result}。跟我一样的，{cta3}",
-    "{sit}第二年，终于敢说出来。{dismiss}，是{helper}帮的我，{result}，{result2}。谁需要{contact}",
+    "{sit}整整两年，今天想写下来。{dismiss}，是{helper}帮的我，{result}，{result2}。谁需要{contact}",
     "说个真事：同事{sit}，找了{helper}，{result}。他让我帮忙转给需要的人，{contact}",
 ]
 COMMENT3_TEMPLATES = [
-    "{result}，{cta3}", "我之前也是，后来找人处理了，{result}，{cta3}", "你这种{result}的，{cta3}",
-    "{dismiss}，我们能做，{cta3}", "{vague}能处理，{result}，{contact}", "姐妹你这个情况能弄的，{cta3}",
+    "{result}，{cta3}", "我去年也这样，托人弄了，{result}，{cta3}", "你这种{result}的，{cta3}",
+    "{dismiss}，我们能做，{cta3}", "{vague}能处理，{result}，{contact}", "楼主这个有办法，{cta3}",
     "{offer}，{contact}",
 ]
-BIO3_TEMPLATES = ["{result}的人｜已帮{n}000+家庭", "{vague}｜{result}｜{cta3}", "专做{vague}｜{result2}｜{contact}"]
+BIO3_TEMPLATES = ["专注{vague}｜{result}｜服务过{n}000+客户", "{vague}｜{result}｜{cta3}", "专做{vague}｜{result2}｜{contact}"]
 
 NEG3 = {
     "biz_contact": ["{biz}，{neg_cta}", "{biz}！{neg_cta}", "【{biz}】{neg_cta}", "{biz}｜{neg_cta}",
                     "{biz}，{neg_cta}，{neg_cta2}"],
     "comment_cta_neg": ["求同款链接，私你了", "回关我发你教程", "扣1拉你进减肥群", "同问，求资源，私我", "楼主好厉害，已关注",
-                        "我也想知道，明天统一回吗", "这个滤镜叫什么，私信说一声", "别私信我了，不需要，谢谢", "骗子别来私信我",
-                        "已私，看一下", "私信你了，求回", "楼上的不要乱加人", "蹲一个链接，滴滴我", "回关了，互相学习",
+                        "这个滤镜叫什么，私信说一声", "骗子别来私信我", "已私，看一下", "私信你了，求回",
+                        "蹲一个链接，滴滴我", "回关了，互相学习",
                         "同城的可以加我一起跑步", "求带，私我", "这个教程在哪，私发我一下", "{biz}？私你了", "我也要，扣1"],
     "borrower3": [
         "{sit}，打了{bank}的客服热线，按提示交了材料，现在等审核，先记下来", "{sit}，去网点柜台问了，说本人可以申请延期，要带身份证",
