@@ -21,10 +21,14 @@ PARTS = ("part_a.yaml", "part_b.yaml")
 # it (P 0.976, R 0.894, contacts P 0.973 R 0.843).
 BLIND2 = EVAL / "blind2"
 PARTS2 = ("part_c.yaml", "part_d.yaml")
-FLOORS2 = (0.96, 0.87)
+# Round 3 (contacts cut apart, pinyin in pieces, the model on units with a contact; tuned on v1 + v2): v2 P 0.978
+# R 0.937 — a tuned-on figure, not a blind one.
+FLOORS2 = (0.96, 0.92)
 # First score of blind set v1 (2026-11-30, merged wave-2 detector): precision 0.977, recall 0.495, contacts R 0.71.
-FLOOR_PRECISION = 0.96
-FLOOR_RECALL = 0.87  # blind v1 after it was released as development data (2026-11-30): 0.893 − 0.02
+FLOOR_PRECISION = 0.97
+# blind v1 after it was released as development data (2026-11-30): 0.893; after round 3 (tuned on it): P 1.000
+# R 0.924, floor that − 0.02.
+FLOOR_RECALL = 0.90
 
 
 @pytest.mark.parametrize(("folder", "parts"), [(BLIND, PARTS), (BLIND2, PARTS2)])

@@ -127,3 +127,48 @@ def test_merge_keeps_one_entry_per_contact() -> None:
     found += find_contacts(light_view("加薇 ABC_123"), "加薇 ABC_123", "image:0")
     merged = merge_contacts(found)
     assert [(c.kind, c.value, c.source) for c in merged] == [("wechat", "abc_123", "text")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "咨询请加 fenqi_2024",  # a bare id after 加 (it holds a digit or an underscore)
+        "添加：fenqi_2024",
+        "合作：fenqi_2024",
+        "联系他们：fenqi_2024",
+        "加我前备注“来意”：fenqi_2024",
+        "V：fenqi_20 24",  # cut by a space on a poster
+        "v ： fenqi_ 2 0 2 4",
+        "微 xin : fenqi_2024",
+        "jia wei: fenqi_2024",
+        "微⭐信⭐f⭐e⭐n⭐q⭐i⭐_⭐2⭐0⭐2⭐4",  # one character at a time, cut by an emoji
+        "网贷\n协商\n联系\n薇\nfen\nqi\n_2024",  # one word per line
+    ],
+)
+def test_wechat_ids_cut_apart_or_after_a_plain_label(text: str) -> None:
+    assert values(text, "wechat") == ["fenqi_2024"]
+
+
+def test_pinyin_pieces_of_one_id_are_joined() -> None:
+    assert values("薇信：huan kuan bang", "wechat") == ["huankuanbang"]
+
+
+@pytest.mark.parametrize("text", ["加油 2024", "加 v 看看", "添加剂 abc", "合作共赢", "加QQ 2851234567", "+VX 一八九 一二零七 三三五六"])
+def test_plain_words_after_a_label_are_not_wechat_ids(text: str) -> None:
+    assert values(text, "wechat") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("热线 i38 0O13 8O00", "phone", "13800138000"),  # OCR read 1 as i, 0 as O
+        ("电话 1🌼3🌼8🌼0🌼0🌼1🌼3🌼8🌼0🌼0🌼0", "phone", "13800138000"),
+        ("电话：壹叁捌—零零壹叁—捌零零零", "phone", "13800138000"),
+        ("Q群 285123456", "qq", "285123456"),
+        ("Q：2✂8✂5✂1✂2✂3✂4✂5✂6", "qq", "285123456"),
+        ("纸飞机 @ chandan_pro", "telegram", "@chandan_pro"),
+        ("Tele @chandan_pro", "telegram", "@chandan_pro"),
+    ],
+)
+def test_numbers_and_handles_in_disguise(text: str, kind: str, value: str) -> None:
+    assert values(text, kind) == [value]

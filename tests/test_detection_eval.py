@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.detection import Detection, Detector
 from pipelines.detection.corpus import load
-from pipelines.detection.data import shapes
+from pipelines.detection.data import pitches, shapes
 from pipelines.detection.evaluate import figures, report_pairs, run
 from tests.eval.dataset import Item, load_items
 
@@ -98,8 +98,11 @@ def test_labelled_contacts_are_extracted(results: list[tuple[Item, Detection]]) 
 DATA = Path(__file__).resolve().parent.parent / "pipelines" / "detection" / "data"
 HELD_FLOOR_PRECISION, HELD_FLOOR_RECALL = 0.97, 0.93
 # The shapes added after blind v1 was released (data/shapes.py: full-pinyin phrases, offers without any listed
-# wording, English services …) are harder by design; their floor is lower and held apart from the first kinds'.
+# wording, English services …) and after v2 (data/pitches.py: outcomes in everyday words, dismissals, stories) are
+# harder by design; their floor is lower and held apart from the first kinds'.
 NEW_SHAPES_FLOOR_RECALL = 0.70
+# Their held-out templates (bios with no call to action, stories) are the hardest yet: measured 0.40 when added.
+THIRD_SHAPES_FLOOR_RECALL = 0.38
 
 
 def test_training_corpus_is_big_and_varied() -> None:
@@ -108,7 +111,7 @@ def test_training_corpus_is_big_and_varied() -> None:
     kinds = Counter(i.kind for i in train)
     assert {"soft", "pinyin", "homophone", "comment", "bio", "ocr", "testimonial", "codeswitch", "dialect"} <= set(kinds)
     assert {"news", "antifraud", "borrower", "victim", "diary", "unrelated", "seed"} <= set(kinds)
-    assert set(shapes.AD_KINDS2) | set(shapes.NEG2) <= set(kinds)
+    assert set(shapes.AD_KINDS2) | set(shapes.NEG2) | set(pitches.AD_KINDS3) | set(pitches.NEG3) <= set(kinds)
     held_texts = {tuple(i.sources) for i in load(DATA / "heldout.yaml")}
     assert not held_texts & {tuple(i.sources) for i in train}, "the held-out split shares no item with training"
 
@@ -121,10 +124,13 @@ def test_own_heldout_split_not_blind(results: list[tuple[Item, Detection]]) -> N
     print("\nown held-out split (NOT blind):\n" + report_pairs(pairs, errors=20))
     print("\ntuned set:\n" + report_pairs(results, errors=0))
     new_kinds = set(shapes.AD_KINDS2) | set(shapes.NEG2)
-    first = figures([(i, d) for i, d in pairs if i.kind not in new_kinds])
+    third_kinds = set(pitches.AD_KINDS3) | set(pitches.NEG3)
+    first = figures([(i, d) for i, d in pairs if i.kind not in new_kinds | third_kinds])
     assert first.precision >= HELD_FLOOR_PRECISION and first.recall >= HELD_FLOOR_RECALL, report_pairs(pairs)
     later = figures([(i, d) for i, d in pairs if i.kind in new_kinds])
     assert later.precision >= HELD_FLOOR_PRECISION and later.recall >= NEW_SHAPES_FLOOR_RECALL, report_pairs(pairs)
+    third = figures([(i, d) for i, d in pairs if i.kind in third_kinds])
+    assert third.precision >= HELD_FLOOR_PRECISION and third.recall >= THIRD_SHAPES_FLOOR_RECALL, report_pairs(pairs)
 
 
 def test_loader_reads_the_blind_shape(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ STRUCTURE_NAMES = {
     "$situation+outcome": "situation and promised outcome",
     "$situation+outcome+cta": "situation, promised outcome and call to action",
     "$short": "a short text",
+    "$plain": "no debt / credit wording",
 }
 
 
@@ -45,10 +46,11 @@ def features(compact: str, structure: dict[str, float]) -> dict[str, float]:
 def structure_features(
     situation: bool, outcome: bool, cta: bool, contact: bool, service: bool, warning: float, quoted: bool, short: bool
 ) -> dict[str, float]:
-    """The pitch's structure as model features (only the ones present)."""
+    """The pitch's structure as model features (only the ones present). ``$plain`` marks a unit the model reads
+    only for its call to action or contact: no service, situation or outcome, so its wording must decide."""
     flags = {
         "$situation": situation, "$outcome": outcome, "$cta": cta, "$contact": contact, "$service": service,
-        "$quoted": quoted, "$short": short,
+        "$quoted": quoted, "$short": short, "$plain": not (situation or outcome or service),
         "$situation+outcome": situation and outcome,
         "$situation+outcome+cta": situation and outcome and (cta or contact),
     }
@@ -63,6 +65,7 @@ class IntentModel:
 
     def __init__(self, weights: dict[str, float], bias: float, meta: dict | None = None) -> None:
         self.weights = weights
+        self._names = weights.keys()
         self.bias = bias
         self.meta = meta or {}
 
@@ -76,6 +79,23 @@ class IntentModel:
         weights = self.weights
         z = self.bias
         for name, value in feats.items():
+            w = weights.get(name)
+            if w is not None:
+                z += w * value
+        return round(1.0 / (1.0 + math.exp(-z)), 3) if z > -60 else 0.0
+
+    def predict_text(self, compact: str, structure: dict[str, float]) -> float:
+        """:meth:`predict` of ``features(compact, structure)`` without building the feature dict: only the
+        n-grams the model has a weight for are looked up (a C-level set intersection)."""
+        text = compact[:MAX_CHARS]
+        grams: set[str] = set()
+        for n in NGRAMS:
+            grams.update(text[i : i + n] for i in range(len(text) - n + 1))
+        weights = self.weights
+        z = self.bias
+        if grams:
+            z += sum(map(weights.__getitem__, grams & self._names)) / math.sqrt(len(grams))
+        for name, value in structure.items():
             w = weights.get(name)
             if w is not None:
                 z += w * value

@@ -285,7 +285,7 @@ def _digit_class() -> str:
     return "0-9" + "".join(DIGIT_WORDS)
 
 
-DIGIT_RUN = re.compile(f"[{_digit_class()}](?:[ \\t\\-.·•_*/|~,，、]{{0,3}}[{_digit_class()}]){{4,}}")
+DIGIT_RUN = re.compile(f"[{_digit_class()}](?:[ \\t\\-.·•_*/|~,，、—–]{{0,3}}[{_digit_class()}]){{4,}}")
 DIGIT_TABLE = str.maketrans(DIGIT_WORDS)
 
 

@@ -93,6 +93,34 @@ def split_pinyin(run: str) -> tuple[str, ...] | None:
     return best[n]
 
 
+SKIP_COST = 3  # a letter left out costs three syllables: pinyin is read wherever it can be
+
+
+@lru_cache(maxsize=4096)
+def pinyin_pieces(run: str) -> tuple[str, ...] | None:
+    """A latin run that is not pinyin as a whole (pinyin glued to an id, an initialism or an English word:
+    ``shanchuyuqijiluv``, ``tingddwo``), cut into syllables with the fewest letters left out; each letter left
+    out is ``"!" + letter``. None when no syllable of two letters or more is in it."""
+    n = len(run)
+    syllables = _syllables()
+    best: list[tuple[int, tuple[str, ...]] | None] = [None] * (n + 1)
+    best[0] = (0, ())
+    for i in range(n):
+        done = best[i]
+        if done is None:
+            continue
+        cost, pieces = done
+        for j in range(i + 1, min(n, i + 6) + 1):
+            if run[i:j] in syllables and (best[j] is None or cost + 1 < best[j][0]):  # type: ignore[index]
+                best[j] = (cost + 1, pieces + (run[i:j],))
+        if best[i + 1] is None or cost + SKIP_COST < best[i + 1][0]:  # type: ignore[index]
+            best[i + 1] = (cost + SKIP_COST, pieces + ("!" + run[i],))
+    found = best[n]
+    if found is None or not any(len(p) >= 2 and p[0] != "!" for p in found[1]):
+        return None
+    return found[1]
+
+
 def initials(term: str) -> str:
     """First letters of the term's usual readings (征信 → zx, 催收 → cs)."""
     _, _, readings = _tables()
@@ -158,13 +186,18 @@ class PhoneticMatcher:
         last = 0
         for run in LATIN_RUN.finditer(coded):
             s, e = run.span()
-            syllables = split_pinyin(run.group())
+            syllables = split_pinyin(run.group()) or pinyin_pieces(run.group())
             if syllables is None:
                 continue
             parts.append(coded[last:s])
             spans.extend((i, i + 1) for i in range(last, s))
             at = s
             for syl in syllables:
+                if syl[0] == "!":  # a letter no syllable holds: kept as itself (no term's code)
+                    parts.append(syl[1])
+                    spans.append((at, at + 1))
+                    at += 1
+                    continue
                 parts.append(self._codes.get(fold(syl), "?"))
                 spans.append((at, at + len(syl)))
                 at += len(syl)

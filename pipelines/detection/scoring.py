@@ -41,6 +41,9 @@ PITCH_SHORT_CHARS = 140  # a comment, a bio, a short post
 PITCH_MIN_OUTCOME = 0.35
 PITCH_SHORT_MAX_WARNING = 0.3
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
+# A unit read only for its contact or call to action (no service, situation or outcome: "$plain") is an ad only
+# when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
+PLAIN_MIN = 0.8
 POST = "post"
 
 
@@ -197,14 +200,18 @@ class Scorer:
             and ev[NEGATIVE] < PITCH_SHORT_MAX_WARNING
         )
         verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
-        if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME]):
+        # The model reads units with debt / credit wording, and units that call the reader to act (a contact; a
+        # comment's or bio's call to action) whatever they say: the offer may be worded in ways no list holds
+        # ("那些电话都会停下", "一周内让它彻底消失").
+        reached = bool(contact_kinds) or (unit != POST and ev[CTA] >= SHORT_MIN_CTA)
+        if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME] or reached):
             situation = bool(ev[CONTEXT]) or bool(hints)
             # A pitch has all three parts: a situation (or a service named), a promised outcome (or the service
             # itself) and a call to action or contact; and it does not read as a warning.
             # The outcome may be worded in ways no pattern lists ("报告上的红字可以去掉"): with a situation and a
             # call to action the model reads the wording itself.
             pitch = bool(
-                (situation or per_category or unit != POST)
+                (situation or per_category or unit != POST or contact_kinds)
                 and (ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category))) and ev[NEGATIVE] < PITCH_MAX_WARNING
             )
             flagged = score >= self.threshold
@@ -216,18 +223,17 @@ class Scorer:
                     situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
                     round(ev[NEGATIVE], 2), quoted, short,
                 )
-                verdict.structure = [s for s in structure if "+" not in s and s != "$short"]
-                feats = features(compact, structure)
+                verdict.structure = [s for s in structure if "+" not in s and s not in ("$short", "$plain")]
                 if self.record is not None:
-                    self.record.append((unit, feats))
+                    self.record.append((unit, features(compact, structure)))
                 if self.model is None:
                     return self._short_pitch(verdict, score, reason, per_category, hints, short_pitch)
-                probability = self.model.predict(feats)
+                probability = self.model.predict_text(compact, structure)
                 verdict.probability = probability
-                verdict.explain = lambda: self.model.explain(feats, 6)  # type: ignore[union-attr]
+                verdict.explain = lambda: self.model.explain(features(compact, structure), 6)  # type: ignore[union-attr]
                 if can_overrule and probability < VETO:
                     score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
-                elif pitch and probability > score:
+                elif pitch and probability > score and (probability >= PLAIN_MIN or "$plain" not in structure):
                     # The score is the stronger of the two readings, so the threshold alone decides.
                     score = probability
                     if score >= self.threshold and not flagged:

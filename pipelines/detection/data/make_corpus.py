@@ -26,7 +26,8 @@ import opencc
 import pypinyin
 import yaml
 
-from pipelines.detection.data import shapes
+from pipelines.detection.data import pitches, shapes
+from pipelines.detection.data.negatives import DISGUISES, NEG_PARTS
 from pipelines.detection.lexicon import homophone_index
 
 HERE = Path(__file__).resolve().parent
@@ -68,71 +69,6 @@ CTAS = ["私信", "私我", "滴滴我", "戳头像", "评论区扣1", "看主�
 PROMISE = ["帮你", "能让", "保证", "包", "可以做到", "三天", "一周内", "当天", "很快", "轻松"]
 BANKS = ["招行", "浦发", "广发", "建行", "交行", "中信", "平安", "花呗", "借呗", "美团", "京东白条", "微粒贷"]
 AMOUNTS = ["5万", "八万", "12万", "二十万", "36万", "50多万", "一百万"]
-
-NEG_PARTS = {
-    "news": [
-        "记者调查发现，一些声称能{svc}的机构收费后失联", "监管部门提醒：所谓{svc}多为骗局", "{svc}黑产链条被曝光，涉案金额上亿",
-        "据报道，打着{svc}旗号的中介在短视频平台引流", "专家表示，{svc}没有法律依据，消费者应通过官方渠道处理",
-        "多地开展专项整治，清理{svc}类违规信息", "行业协会发布倡议，共同抵制{svc}等黑灰产",
-        "调查：{svc}中介收费动辄上万，承诺大多无法兑现", "央行征信中心：任何机构都无权删除真实的逾期记录",
-    ],
-    "police": [
-        "警方破获一起以{svc}为名的诈骗案，抓获犯罪嫌疑人{n}名", "法院判决：被告人以{svc}为幌子骗取钱财，判处有期徒刑{y}年",
-        "公安机关通报：{svc}团伙已被依法刑事拘留", "检察院提起公诉，涉嫌以{svc}名义诈骗", "民警提醒：遇到声称能{svc}的人请立即报警",
-    ],
-    "antifraud": [
-        "提醒大家：看到“{disg}”这种写法的广告千万别信，就是{svc}骗局", "反诈中心：{svc}都是骗人的，别被“{disg}”这类字眼骗了",
-        "他们现在把{svc}写成“{disg}”来躲审核，大家擦亮眼睛", "警惕！所谓“{disg}”就是{svc}，交了钱就拉黑",
-        "科普：征信不能花钱修复，说能让{outcome}的都是骗子", "千万不要相信那些说能让你{outcome}的人，都是套路",
-        "揭秘：所谓“{outcome}”的承诺，背后是高额服务费", "防骗指南：声称可以{svc}的，一律是诈骗",
-    ],
-    "lender": [
-        "尊敬的客户，您的账单已逾期，请通过官方APP还款，本行不收取任何费用", "【{bank}】温馨提示：个性化分期请通过官方渠道申请，谨防第三方代理",
-        "本平台从未委托任何第三方办理{svc}，请勿轻信", "官方客服提醒：逾期可申请延期，请拨打官方客服电话，切勿找中介",
-        "{bank}消保提示：警惕“代理维权”陷阱，维护自身合法权益",
-    ],
-    "borrower": [
-        "请问{sit}怎么办？有没有人知道能不能自己跟银行协商", "求助：{sit}，网上说能{svc}的是不是骗子？", "有人知道{sit}还能贷款吗，在线等",
-        "{sit}，自己打电话给银行申请了分期，没花一分钱，劝大家别找中介", "记录一下：{sit}，今天自己跟客服谈了延期，明天继续打",
-        "第{n}天，自己跟{bank}协商，终于同意分{y}0期了，全程没找任何人", "{sit}，这个月先还最低，下个月再说吧，好累",
-        "我也{sit}，大家都是怎么熬过来的？", "{sit}，想问问{svc}靠谱吗？",
-    ],
-    "victim": [
-        "被坑了！找了一家说能{svc}的公司，交了{amt}服务费，结果什么都没办成，人也联系不上了", "找中介做{svc}，钱交了，征信一点没变，现在退不回来",
-        "{sit}，信了“{outcome}”的鬼话，交了钱就被拉黑，大家别上当", "吐槽：所谓{svc}团队收了钱就跑路，投诉无门",
-        "之前花{amt}找人{svc}，结果被骗，现在只想提醒后来的人",
-    ],
-    "diary": [
-        "经过{y}年努力，终于把网贷全部还清，{outcome}，感谢自己", "今天去银行打了征信报告，{outcome}，开心，准备买房了",
-        "{sit}的日子终于过去了，自己一笔一笔还完的，现在{outcome}", "记账第{n}天：{sit}，这个月还了{amt}，慢慢来",
-        "{sit}，我没有找任何中介，自己跟{bank}打电话谈的，现在{outcome}，有同样情况的可以私信交流经验",
-        "催收天天打电话到我单位，领导都知道了，我该怎么办，有懂的朋友私信我一下", "{sit}，有没有过来人说说会怎么样，私信也行",
-        "{sit}，请问大家都是怎么处理的？评论区说说", "还清最后一笔{bank}，{outcome}，记录一下这一刻",
-    ],
-    "victim_contact": [
-        "我被一个说能让{outcome}的“法务公司”骗了{amt}，有没有人一起维权，加我微信 {contact} 建群",
-        "曝光：这个号说能{svc}，收了钱就拉黑，他的{contact}，大家别上当", "被所谓{svc}团队骗了，对方电话{phone}，已报警",
-        "谁还被{svc}骗过？我们一起去报案，联系我 {contact}",
-    ],
-    "job": [
-        "招聘催收专员，底薪5000+提成，要求普通话标准，有意者联系电话{phone}", "诚聘贷后管理专员，有催收经验优先，简历发{contact}",
-        "银行信用卡中心招聘客服，负责逾期提醒，{contact}", "律所招聘律师助理，处理金融借款纠纷，有意者{cta}",
-    ],
-    "unrelated": [
-        "手机屏幕碎了，去店里修复了一下，花了两百", "古建筑修复工程顺利完成，再现百年风貌", "系统漏洞已修复，请更新到最新版本",
-        "考研{y}战终于上岸了，感谢自己没放弃", "考公上岸经验分享，需要资料的评论区留言", "网站SEO优化、关键词排名优化，欢迎咨询",
-        "代码性能优化了一下，接口快了三倍", "今天学游泳，终于自己游上岸了", "皮肤屏障修复期，用什么面霜比较好",
-        "快递催收件了，明天才能到", "这个月信用卡按时还清了，开心", "分期买了新手机，每月还三百", "旧照片修复，让回忆变清晰，私信我",
-        "家具维修、墙面修复，上门服务，电话联系", "头发受损修复，发膜推荐", "驾照考试终于过了，上岸了姐妹们",
-    ],
-    "chatter": [
-        "今天天气真好，带孩子去公园玩了一下午", "这家店的火锅太好吃了，强烈推荐", "周末加班好累啊", "新买的手机拍照效果不错",
-        "终于看完了这部剧，结局有点意外", "晚饭做了红烧肉", "早上跑步五公里，坚持第{n}天", "分享一首最近单曲循环的歌",
-        "猫咪今天又把花瓶打翻了", "地铁上人好多", "周末去爬山，风景很美", "有人一起拼车去机场吗？加我微信", "出闲置，九成新，私我",
-        "小区团购水果，需要的私信我", "招聘：前台文员一名，有意者电话联系", "家教：初中数学一对一辅导，详聊",
-    ],
-}
-DISGUISES = ["zx修复", "征xin修复", "蒸信修复", "停息gz", "停xi挂帐", "协商haikuan", "崔收", "正信洗白", "fcs", "tx挂账", "z信修f"]
 
 COMMENT_TEMPLATES = [
     "{svc}找我 {contact}", "做{svc}的，{contact}", "需要{svc}的私", "我这边可以{svc}，{contact}", "{svc}了解一下 {contact}",
@@ -293,9 +229,11 @@ def fill(template: str, cat: str) -> tuple[str, list[str]]:
         "bank2": lambda: R.choice(BANKS), "amt": lambda: R.choice(AMOUNTS), "n": lambda: str(R.randint(2, 9)),
         "y": lambda: str(R.randint(2, 6)), "d": lambda: str(R.randint(3, 15)), "p": lambda: str(R.randint(85, 99)),
         "en_outcome": lambda: R.choice(EN_OUTCOMES), "en_outcome2": lambda: R.choice(EN_OUTCOMES2),
-        "disg": lambda: R.choice(DISGUISES), **shapes.slots(R, cat),
+        "disg": lambda: R.choice(DISGUISES), **shapes.slots(R, cat), **pitches.slots(R, cat),
     }
-    text = re.sub(r"\{(\w+)\}", lambda m: slots[m.group(1)](), template)
+    text = template
+    for _ in range(2):  # a part may hold slots of its own ({neg_cta} → "加我 {contact}")
+        text = re.sub(r"\{(\w+)\}", lambda m: slots[m.group(1)](), text)
     return text, contacts
 
 
@@ -333,7 +271,8 @@ def ads(kind: str, templates: list, n: int) -> list[dict]:
             text = ocr_noise(text) if R.random() < 0.7 else one_per_line(text)
         elif kind == "traditional":
             text = _S2T.convert(text)
-        item["source"] = {"comment": "comment", "bio": "bio", "comment2": "comment", "bio2": "bio"}.get(kind, "post")
+        item["source"] = {"comment": "comment", "bio": "bio", "comment2": "comment", "bio2": "bio", "comment3": "comment",
+                          "bio3": "bio"}.get(kind, "post")
         item["text"] = text
         item["contacts"] = contacts if kind not in ("ocr", "pinyin", "homophone", "pinyin2", "split") else []
         out.append(item)
@@ -347,7 +286,7 @@ def negatives(kind: str, templates: list[str], n: int) -> list[dict]:
         text, _ = fill(R.choice(templates), cat)
         if R.random() < 0.1:
             text = _S2T.convert(text)
-        source = {"comment_neg": "comment", "bio_neg": "bio"}.get(kind, "post")
+        source = {"comment_neg": "comment", "bio_neg": "bio", "comment_cta_neg": "comment"}.get(kind, "post")
         out.append({"label": "neg", "categories": [], "kind": kind, "source": source, "text": text})
     return out
 
@@ -378,7 +317,7 @@ AD_KINDS: dict[str, tuple[list, int]] = {
     "homophone": (PLAIN_TEMPLATES + COMMENT_TEMPLATES[:4], 250), "comment": (COMMENT_TEMPLATES, 250),
     "bio": (BIO_TEMPLATES, 200), "ocr": (PLAIN_TEMPLATES + SOFT_TEMPLATES, 200), "traditional": (TESTIMONIAL_TEMPLATES + SOFT_TEMPLATES, 150),
     "testimonial": (TESTIMONIAL_TEMPLATES, 150), "codeswitch": (CODESWITCH_TEMPLATES, 120),
-    "dialect": (DIALECT_TEMPLATES, 120), "image_only": (IMAGE_TEMPLATES, 150), **shapes.AD_KINDS2,
+    "dialect": (DIALECT_TEMPLATES, 120), "image_only": (IMAGE_TEMPLATES, 150), **shapes.AD_KINDS2, **pitches.AD_KINDS3,
 }
 
 
@@ -390,9 +329,10 @@ def build(seed: int, seeds: Path | None) -> tuple[list[dict], list[dict]]:
         fit, keep = split_templates(templates, 0.25)
         train += ads(kind, fit, n)
         held += ads(kind, keep, max(20, n // 5))
-    for kind, templates in {**NEG_PARTS, **shapes.NEG2}.items():
+    for kind, templates in {**NEG_PARTS, **shapes.NEG2, **pitches.NEG3}.items():
         fit, keep = split_templates(templates, 0.25)
         n = 450 if kind in ("antifraud", "borrower", "victim", "unrelated", "diary") else 300
+        n = {"biz_contact": 800, "comment_cta_neg": 500}.get(kind, n)
         train += negatives(kind, fit, n)
         held += negatives(kind, keep, max(30, n // 5))
     if seeds and seeds.exists():
