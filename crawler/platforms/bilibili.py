@@ -33,7 +33,7 @@ from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
 from crawler.components import add_components
 from crawler.platforms.base import PlatformSpider
-from crawler.sessions.policy import clean_copy
+from crawler.sessions.middleware import strip_secrets
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/x/web-interface/wbi/search/type"
@@ -116,8 +116,11 @@ class BilibiliSessionMiddleware:
         if request.meta.get("wbi") and "w_rid" not in dict(parse_qsl(urlsplit(request.url).query)):
             if not mixin:
                 return None  # no keys to be had: the API's answer to the unsigned request decides
-            # Back through the scheduler as it was before it was put on a session (no cookie header kept).
-            return clean_copy(request).replace(url=sign_url(request.url, mixin, int(time.time())))
+            # Back through the scheduler, its retry count kept, without the session's cookie header (put back by
+            # the session middleware when it is sent).
+            signed = request.replace(url=sign_url(request.url, mixin, int(time.time())), dont_filter=True)
+            strip_secrets(signed)
+            return signed
         return None
 
 
