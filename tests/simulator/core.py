@@ -121,6 +121,8 @@ class Site:
 
     name: ClassVar[str]
     api_paths: ClassVar[frozenset[str]] = frozenset()
+    # Whether the spider reads bench posts again by their id (a detail page or API): then every one is registered.
+    bench_by_id: ClassVar[bool] = False
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
@@ -134,6 +136,11 @@ class Site:
     @classmethod
     def new_author_id(cls, rng: Any) -> str:
         return str(rng.randint(10**9, 10**10 - 1))
+
+    @classmethod
+    def bench_post_id(cls, number: str) -> str:
+        """A bench post's id in the platform's format, made from a unique 16-digit ``number``."""
+        return number
 
     # --- what subclasses implement ---------------------------------------------------------------------
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
@@ -166,7 +173,8 @@ class Site:
 
         Harmless text posts, but for ``bench_image_share`` / ``bench_video_share`` of them, which copy one of the
         corpus's image or video ads (round robin), media included: they are registered, so their pictures and
-        videos are served like any post's.
+        videos are served like any post's (every bench post is, on a site whose spider reads posts by id). Newest
+        first, as real result pages are: each post is a minute older than the one before.
         """
         base = next(p for p in self.posts if p.kind == "negative" and not p.long_text)
         images = [p for p in self.posts if p.kind == "image" and p.image_texts and not p.long_text]
@@ -182,8 +190,9 @@ class Site:
                 like = videos[n % len(videos)]
             elif slot < self.config.bench_video_share + self.config.bench_image_share and images:
                 like = images[n % len(images)]
-            post = SimPost(**{**like.__dict__, "post_id": f"{prefix}{kw:03d}{page:05d}{i:07d}", "keyword": keyword})
-            if like is not base:
+            post = SimPost(**{**like.__dict__, "post_id": self.bench_post_id(f"{prefix}{kw:03d}{page:05d}{i:07d}"),
+                              "keyword": keyword, "created": base.created - timedelta(minutes=n)})
+            if like is not base or self.bench_by_id:
                 with self.sim._lock:
                     self.sim.by_id.setdefault(post.post_id, post)
             out.append(post)

@@ -31,6 +31,7 @@ FORUMS = ["信用卡", "负债", "网贷", "征信"]
 class TiebaSite(Site):
     name = "tieba"
     api_paths = frozenset({SEARCH})
+    bench_by_id = True  # every thread is read again from its page
 
     @classmethod
     def new_post_id(cls, rng: Any) -> str:
@@ -83,8 +84,13 @@ class TiebaSite(Site):
             return self.refusal(SEARCH, query)
         if self.config.faults and keyword == KEYWORDS[1] and page == 1 and self.first_hit(f"429:{keyword}"):
             return 429, {"Content-Type": "text/html", "Retry-After": "1"}, b"<html><body>429</body></html>"
-        found = search(self.posts, keyword)
-        posts = found[(page - 1) * size : page * size]
+        if self.config.bench_pages and keyword.startswith("bench"):
+            posts = self.bench_posts(keyword, page) if page <= self.config.bench_pages else []
+            more = page < self.config.bench_pages
+        else:
+            found = search(self.posts, keyword)
+            posts = found[(page - 1) * size : page * size]
+            more = page * size < len(found)
         items = []
         for post in posts:
             kw = html.escape(keyword)
@@ -99,7 +105,7 @@ class TiebaSite(Site):
                 f'<font class="p_violet">{html.escape(post.author_name)}</font></a>'
                 f'<font class="p_green p_date">{self.when(post)}</font></div>')
         pager = ""
-        if page * size < len(found):
+        if more:
             nxt = urlencode({**query, "pn": page + 1})
             pager = (f'<div class="pager pager-search"><span class="cur">{page}</span>'
                      f'<a class="next" href="/f/search/res?{nxt}">下一页&gt;</a></div>')
