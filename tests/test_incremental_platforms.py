@@ -30,6 +30,7 @@ from crawler.platforms.bilibili import BilibiliSpider, mixin_key, sign_url
 from crawler.platforms.kuaishou import KuaishouSpider
 from crawler.platforms.tieba import TiebaSpider
 from crawler.platforms.wechat import WechatSpider
+from crawler.platforms.weibo import WeiboSpider
 from crawler.platforms.xiaohongshu import SEARCH_API as XHS_API
 from crawler.platforms.xiaohongshu import XiaohongshuSpider
 from crawler.platforms.zhihu import ZhihuSpider
@@ -92,6 +93,18 @@ def test_bilibili_known_videos_cost_no_view_and_end_the_paging() -> None:
     seen(sp, bvids[:1])
     out = list(sp.parse_search(response(request, data, html=False), **request.cb_kwargs))
     assert callbacks(out) == ["parse_view", "parse_search"] and out[0].cb_kwargs["bvid"] == bvids[1]
+
+
+def test_weibo_known_reposted_originals_are_not_sent_again() -> None:
+    sp = make_spider(WeiboSpider, "https://m.weibo.cn")
+    request, data = sp.search_request("停息挂账", 1), fixture("weibo_getindex_reposts.json")
+    everything = re.findall(r'"id": ?"(\d{16})"', data)
+    seen(sp, everything)
+    assert list(sp.parse_search(response(request, data, html=False), **request.cb_kwargs)) == []
+    sp = make_spider(WeiboSpider, "https://m.weibo.cn")  # (an original is met once a run)
+    memory = seen(sp, [i for i in everything if i != "5102938475610777"])  # the reposted video ad is new
+    (post,) = sp.parse_search(response(request, data, html=False), **request.cb_kwargs)
+    assert post.post_id == "5102938475610777" and "5102938475610777" in memory.asked
 
 
 def test_tieba_known_threads_cost_no_thread_page_and_end_the_paging() -> None:

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from tests.simulator import media
-from tests.simulator.corpus import SimPost, build_corpus
+from tests.simulator.corpus import SimPost, build_corpus, search
 
 # (status, headers, body): what a route answers.
 Reply = tuple[int, dict[str, str], bytes]
@@ -197,6 +197,16 @@ class Site:
                     self.sim.by_id.setdefault(post.post_id, post)
             out.append(post)
         return out
+
+    def result_page(self, keyword: str, number: int, size: int = 0) -> tuple[list[SimPost], int]:
+        """Result page ``number`` (from 1, ``size`` posts, default ``page_size``) of ``keyword`` and how many
+        results there are in all: a deep keyword's synthetic pages (``bench_pages``), else the corpus's answer."""
+        size = size or self.config.page_size
+        if self.config.bench_pages and keyword.startswith("bench"):
+            posts = self.bench_posts(keyword, number) if number <= self.config.bench_pages else []
+            return posts, self.config.bench_pages * self.config.page_size
+        found = search(self.posts, keyword)
+        return found[(number - 1) * size : number * size], len(found)
 
     def first_hit(self, key: str) -> bool:
         return self.sim.first_hit(f"{self.name}:{key}")

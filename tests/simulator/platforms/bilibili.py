@@ -213,12 +213,7 @@ class BilibiliSite(Site):
         keyword = query.get("keyword", "")
         page = max(1, int(query.get("page") or 1))
         size = self.config.page_size
-        if self.config.bench_pages and keyword.startswith("bench"):
-            posts = self.bench_posts(keyword, page) if page <= self.config.bench_pages else []
-            total = self.config.bench_pages * size
-        else:
-            found = search(self.posts, keyword)
-            posts, total = self.page(found, page - 1), len(found)
+        posts, total = self.result_page(keyword, page)
         cards = [self.card(p, keyword) for p in posts]
         status, headers, raw = json_reply({"code": 0, "message": "0", "ttl": 1, "data": {
             "seid": str(int(hashlib.md5(keyword.encode()).hexdigest()[:15], 16)), "page": page, "pagesize": size,

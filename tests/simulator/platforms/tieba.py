@@ -84,13 +84,7 @@ class TiebaSite(Site):
             return self.refusal(SEARCH, query)
         if self.config.faults and keyword == KEYWORDS[1] and page == 1 and self.first_hit(f"429:{keyword}"):
             return 429, {"Content-Type": "text/html", "Retry-After": "1"}, b"<html><body>429</body></html>"
-        if self.config.bench_pages and keyword.startswith("bench"):
-            posts = self.bench_posts(keyword, page) if page <= self.config.bench_pages else []
-            more = page < self.config.bench_pages
-        else:
-            found = search(self.posts, keyword)
-            posts = found[(page - 1) * size : page * size]
-            more = page * size < len(found)
+        posts, total = self.result_page(keyword, page, size)
         items = []
         for post in posts:
             kw = html.escape(keyword)
@@ -105,7 +99,7 @@ class TiebaSite(Site):
                 f'<font class="p_violet">{html.escape(post.author_name)}</font></a>'
                 f'<font class="p_green p_date">{self.when(post)}</font></div>')
         pager = ""
-        if more:
+        if page * size < total:
             nxt = urlencode({**query, "pn": page + 1})
             pager = (f'<div class="pager pager-search"><span class="cur">{page}</span>'
                      f'<a class="next" href="/f/search/res?{nxt}">下一页&gt;</a></div>')

@@ -101,13 +101,7 @@ class WechatSite(Site):
             return self.refusal(SEARCH, query)
         if self.config.faults and keyword == KEYWORDS[0] and page == 2 and self.first_hit(f"502:{keyword}"):
             return 502, {"Content-Type": "text/html"}, b"<html><body>502 Bad Gateway</body></html>"
-        if self.config.bench_pages and keyword.startswith("bench"):
-            posts = self.bench_posts(keyword, page) if page <= self.config.bench_pages else []
-            more = page < self.config.bench_pages
-        else:
-            found = search(self.posts, keyword)
-            posts = self.page(found, page - 1)
-            more = page * self.config.page_size < len(found)
+        posts, total = self.result_page(keyword, page)
         kw = html.escape(keyword)
         items = []
         for i, post in enumerate(posts):
@@ -122,7 +116,7 @@ class WechatSite(Site):
                 f"<span class=\"s2\"><script>document.write(timeConvert('{int(post.created.timestamp())}'))</script></span>"
                 f"</div></div></li>")
         pager = ""
-        if more:
+        if page * self.config.page_size < total:
             nxt = html.escape(f"?{urlencode({'query': keyword, 'type': 2, 'page': page + 1, 'ie': 'utf8'})}")
             pager = f'<div class="p-fy" id="pagebar_container"><span>{page}</span><a id="sogou_next" href="{nxt}" class="np">下一页</a></div>'
         body = (f'<ul class="news-list">{"".join(items)}</ul>' if items
