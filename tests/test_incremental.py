@@ -10,11 +10,18 @@ from crawler.incremental import Incremental, IncrementalConfig
 from crawler.platforms.base import load_keywords
 from pipelines.seen import SeenMemory
 from tests.conftest import PROJECT
-from tests.simulator.corpus import KEYWORDS, build_corpus, search
+from tests.simulator.corpus import KEYWORDS, SimPost, build_corpus, search
+from tests.simulator.platforms import wechat, zhihu
 
 PLATFORMS = ("weibo", "douyin", "bilibili", "xiaohongshu", "kuaishou", "zhihu", "tieba", "wechat")
 # A Zhihu result page holds 20 posts (its page asks for limit=20); the others hold the simulator's 10.
 PAGE_SIZE = {"zhihu": 20}
+
+
+def stored_uid(post: SimPost) -> str:
+    """The uid a simulator post is stored under (Zhihu: ``answer_…``; WeChat: ``{biz}_{mid}_{idx}``)."""
+    stored_id = {"zhihu": zhihu.stored_id, "wechat": wechat.stored_id}.get(post.platform, lambda p: p.post_id)
+    return f"{post.platform}:{stored_id(post)}"
 
 
 class Clock:
@@ -103,10 +110,11 @@ def test_a_second_sweep_pays_only_for_what_is_new(make_simulator, sweep, tmp_pat
                    timeout=1200)
     assert second.proc.returncode == 0, second.output[-3000:]
     second_requests = sum(sim.requests.values())
+    print(f"requests: first sweep {first_requests}, second {second_requests}")
     assert second_requests <= 0.10 * first_requests, (first_requests, sim.requests)
     store = second.store()
     for platform in PLATFORMS:
-        assert store.get(new[platform].uid) is not None  # the new post is found …
+        assert store.get(stored_uid(new[platform])) is not None  # the new post is found …
         assert second.stat(platform, f"adwatch/store/new/{platform}") == 1
         assert second.stat(platform, f"adwatch/store/stored/{platform}") == 1  # … and nothing is stored twice
         assert store.count(platform=platform) == before[platform] + 1 > len(build_corpus()[platform])
