@@ -64,6 +64,9 @@ class AdPost:
     raw: Any = None  # the platform's payload for this post; archived by the store stage
     raw_ref: str | None = None  # "sha256:<hex>" of the archived raw payload
     reposted_from: str | None = None  # uid of the post this one reposts (Weibo 转发); it inherits its decision
+    # The id the platform's result list shows for this post when it is not ``post_id`` (WeChat: Sogou's docid; the
+    # article's own ids are only on its page): incremental sweeps recognise a listed post by it (pipelines/seen.py).
+    listing_id: str | None = None
     # The first pages of the post's comments (flagged posts and posts pointing at 评论区; crawler/followups.py):
     # each {"id", "text", "author": {"id", "name"}, "likes", "pinned"?}; detection reads them as "comment:N".
     comments: list[dict[str, Any]] = field(default_factory=list)

@@ -113,6 +113,8 @@ class SeenStage(Stage):
             adapter = ItemAdapter(item)
             try:
                 self.memory.record(adapter["platform"], str(adapter["post_id"]), adapter.get("keyword"))
+                if listing_id := adapter.get("listing_id"):  # what the result list calls it (WeChat)
+                    self.memory.record(adapter["platform"], str(listing_id), adapter.get("keyword"))
             except sqlite3.Error as exc:  # the post is stored; only the next sweep's shortcut is lost
                 self.count("failed", platform=adapter["platform"])
                 self.warn_once("failed", "seen: could not remember a post (%s); the next sweep reads it again", exc)

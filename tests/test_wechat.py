@@ -32,7 +32,7 @@ def test_jump_page_assembles_the_article_address(spider: WechatSpider) -> None:
     (article,) = list(spider.parse_link(response(request, fixture("wechat_sogou_link.html")), **request.cb_kwargs))
     assert article.url == (f"{ARTICLE}/s?src=11&timestamp=1790677247&ver=6996&signature=c4XtL7f5yWA*L9oldVBI-aT-l"
                            "dI88EM0Uyj8&new=1")
-    assert article.cb_kwargs == {"keyword": "停息挂账"}
+    assert article.cb_kwargs == {"keyword": "停息挂账", "listing_id": None}
 
 
 def test_jump_page_never_leads_off_wechat(spider: WechatSpider) -> None:

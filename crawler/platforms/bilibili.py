@@ -248,15 +248,19 @@ class BilibiliSpider(PlatformSpider):
             self.warn_once("api_error", "bilibili: search answered code %s (%s)", data.get("code"), data.get("message"))
             return
         self.count("pages")
+        # Every listed video (a card does not say whether it was deleted: only its view does).
+        listed: list[str] = []
         for card in traverse(data, "data", "result", expected=list) or []:
             if isinstance(card, dict) and card.get("type") == "video" and card.get("bvid"):
-                yield self.view_request(str(card["bvid"]), keyword, card)
+                listed.append(bvid := str(card["bvid"]))
+                if self.is_due(bvid, keyword):
+                    yield self.view_request(bvid, keyword, card)
         pages = as_int(traverse(data, "data", "numPages"), 0) or 0
         if page >= pages:
             self.count("end_of_results")  # numPages reached, or nothing found (numPages 0)
         elif page >= self.cfg.max_pages:
             self.count("max_pages_reached")
-        else:
+        elif self.keep_paging(keyword, listed):
             yield self.search_request(keyword, page + 1)
 
     def parse_view(self, response: Response, bvid: str, keyword: str | None,

@@ -9,13 +9,18 @@ dropped by the duplicate filter (``dont_filter``) and a keyword counts as search
 (``spider.state``, saved by Scrapy at a clean pause). A crawl killed outright searches its keywords again; the store
 keeps one row per post, so nothing is lost and nothing doubles. A search met twice in one run (restored from the
 queue and asked again by ``start``) is read once: see :meth:`once`.
+
+Incremental sweeps: a page whose listed posts were all stored by earlier runs ends the search (``keep_paging``), as
+a last page does, but the keyword is not marked searched: it was not read to its end. A resumed crawl searches it
+again (a page or two: what the paused run stored counts as known there) and stops again, so the keyword is not
+counted as swept in full when that crawl finishes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -29,6 +34,16 @@ from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
 # While waiting for the next result page, scroll to the end again this often: a scroll that came while the page
 # script was still busy with the last answer loads nothing (as for a reader, who then scrolls again).
 SCROLL_AGAIN_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    """What one search result page gave: what to yield (posts or requests), whether it was the last page, and the ids
+    of every post it listed (due or not, deleted ones left out) for :meth:`~PlatformSpider.keep_paging`."""
+
+    results: list[Any]
+    last: bool
+    listed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -113,9 +128,10 @@ class BrowserSearchSpider(PlatformSpider):
         """The reason this API answer is a refusal (``data``: its JSON, None if it has none), or None."""
         return None
 
-    def read_page(self, data: Any, keyword: str) -> tuple[Iterable[Any], bool] | None:
-        """What one result page yields (posts or requests) and whether it was the last; None for an answer that
-        ends the search without results (counted and logged by the subclass)."""
+    def read_page(self, data: Any, keyword: str) -> ResultPage | None:
+        """What one result page yields (posts or requests, only for posts that are due: ``is_due``), whether it was
+        the last, and what it listed; None for an answer that ends the search without results (counted and logged by
+        the subclass)."""
         raise NotImplementedError
 
     # --- the search loop -------------------------------------------------------------------------------
@@ -155,13 +171,14 @@ class BrowserSearchSpider(PlatformSpider):
                     break
                 pages += 1
                 self.count("pages")
-                results, last = outcome
-                for result in results:
+                for result in outcome.results:
                     yield result
-                if last or pages >= self.cfg.max_pages:
-                    self.count("end_of_results" if last else "max_pages_reached")
+                if outcome.last or pages >= self.cfg.max_pages:
+                    self.count("end_of_results" if outcome.last else "max_pages_reached")
                     self.mark_searched(keyword)
                     break
+                if not self.keep_paging(keyword, outcome.listed):
+                    break  # not marked searched: see the module docstring
                 more = True
         finally:
             await self.release(page)

@@ -9,7 +9,7 @@ video by its id is the GraphQL ``visionVideoDetail`` query, which needs no signa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +18,7 @@ from scrapy.http import JsonRequest, Request, Response
 
 from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
-from crawler.platforms.browser import BrowserSearchSpider, XhrAnswer
+from crawler.platforms.browser import BrowserSearchSpider, ResultPage, XhrAnswer
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/rest/v/search/feed"
@@ -72,7 +72,7 @@ class KuaishouSpider(BrowserSearchSpider):
         result = as_int(traverse(data, "result"))
         return REFUSALS.get(result) if result is not None else None
 
-    def read_page(self, data: Any, keyword: str) -> tuple[Iterable[Any], bool] | None:
+    def read_page(self, data: Any, keyword: str) -> ResultPage | None:
         result = as_int(traverse(data, "result"))
         if result == UNSIGNED:
             self.warn_once("unsigned", "kuaishou: the page's own signature was refused (result 50) for %r; "
@@ -82,16 +82,21 @@ class KuaishouSpider(BrowserSearchSpider):
             self.warn_once("api_error", "kuaishou: search answered result %s for %r", result, keyword)
             return None
         cursor = traverse(data, "pcursor")
-        posts = list(self.posts(traverse(data, "feeds", expected=list) or [], keyword))
-        return posts, not cursor or cursor == "no_more"
+        listed: list[str] = []
+        posts = list(self.posts(traverse(data, "feeds", expected=list) or [], keyword, listed))
+        return ResultPage(posts, not cursor or cursor == "no_more", listed)
 
-    def posts(self, feeds: list[Any], keyword: str) -> Iterator[AdPost]:
+    def posts(self, feeds: list[Any], keyword: str, listed: list[str] | None = None) -> Iterator[AdPost]:
+        """The feed's videos that are due (``is_due``), every video's id added to ``listed`` (deleted videos leave
+        the search index: they are never listed)."""
         for feed in feeds:
             photo_id = traverse(feed, "photo", "id")
             if not photo_id:
                 self.count("feed_without_photo")  # live streams, users and banners share the list
                 continue
-            if self.once(str(photo_id)):
+            if listed is not None:
+                listed.append(str(photo_id))
+            if self.is_due(photo_id, keyword) and self.once(str(photo_id)):
                 yield self.post(feed, keyword)
 
     def parse_detail(self, response: Response, post_id: str) -> Iterator[Any]:

@@ -78,16 +78,20 @@ class TiebaSpider(FollowupPages, PlatformSpider):
             yield self.refused("http-403", response)
             return
         self.count("pages")
+        # Every listed thread (search does not know a thread was deleted: only its page says so).
+        listed: list[str] = []
         for result in response.css("div.s_post"):
             link = result.css("span.p_title a")
             tid = link.attrib.get("data-tid") or (m[1] if (m := _TID.search(link.attrib.get("href", ""))) else None)
             if tid:
-                yield self.thread_request(tid, keyword)
+                listed.append(tid)
+                if self.is_due(tid, keyword):
+                    yield self.thread_request(tid, keyword)
         if not response.css("div.pager a.next"):
             self.count("end_of_results")  # the last page (or nothing found) has no 下一页
         elif page >= self.cfg.max_pages:
             self.count("max_pages_reached")
-        else:
+        elif self.keep_paging(keyword, listed):
             yield self.search_request(keyword, page + 1)
 
     def thread_request(self, tid: str, keyword: str | None) -> Request:

@@ -82,22 +82,30 @@ class WechatSpider(PlatformSpider):
             yield self.refused("antispider", response)
             return
         self.count("pages")
+        # A result shows none of the article's own ids, only Sogou's docid (``d``): the listed posts go by it (the
+        # article is stored with it as its listing_id). A result without one is always read.
+        listed: list[str] = []
         for li in response.css("ul.news-list > li"):
             href = li.css("div.txt-box h3 a::attr(href)").get()
-            if href:
-                yield self.link_request(response.urljoin(href), keyword)
+            if not href:
+                continue
+            listing_id = f"sogou:{docid}" if (docid := li.attrib.get("d")) else None
+            if listing_id:
+                listed.append(listing_id)
+            if listing_id is None or self.is_due(listing_id, keyword):
+                yield self.link_request(response.urljoin(href), keyword, listing_id)
         if not response.css("a#sogou_next"):
             self.count("end_of_results")
         elif page >= self.cfg.max_pages:
             self.count("max_pages_reached")
-        else:
+        elif self.keep_paging(keyword, listed):
             yield self.search_request(keyword, page + 1)
 
-    def link_request(self, url: str, keyword: str | None) -> Request:
-        return Request(url, callback=self.parse_link, cb_kwargs={"keyword": keyword},
+    def link_request(self, url: str, keyword: str | None, listing_id: str | None = None) -> Request:
+        return Request(url, callback=self.parse_link, cb_kwargs={"keyword": keyword, "listing_id": listing_id},
                        headers={"Referer": f"{self.cfg.origin}/weixin"})
 
-    def parse_link(self, response: Response, keyword: str | None) -> Iterator[Any]:
+    def parse_link(self, response: Response, keyword: str | None, listing_id: str | None = None) -> Iterator[Any]:
         """Sogou's jump page: the article address, assembled by its script."""
         if "/antispider" in response.url:
             yield self.refused("antispider", response)
@@ -110,11 +118,11 @@ class WechatSpider(PlatformSpider):
             self.warn_once("bad_link", "wechat: Sogou link %s does not lead to an article", response.url)
             return
         yield self.article_request(f"{self.host('article')}{parts.path}" + (f"?{parts.query}" if parts.query else ""),
-                                   keyword)
+                                   keyword, listing_id)
 
     # --- articles --------------------------------------------------------------------------------------
-    def article_request(self, url: str, keyword: str | None) -> Request:
-        return Request(url, callback=self.parse_article, cb_kwargs={"keyword": keyword})
+    def article_request(self, url: str, keyword: str | None, listing_id: str | None = None) -> Request:
+        return Request(url, callback=self.parse_article, cb_kwargs={"keyword": keyword, "listing_id": listing_id})
 
     def post_request(self, post_id: str) -> Request:
         """By a share token, an article query (``__biz=…`` / ``src=11…``), a Sogou link, or a stored id."""
@@ -128,7 +136,7 @@ class WechatSpider(PlatformSpider):
             return self.article_request(f"{article}/s?{post_id}", None)
         return self.article_request(f"{article}/s/{post_id}", None)
 
-    def parse_article(self, response: Response, keyword: str | None) -> Iterator[Any]:
+    def parse_article(self, response: Response, keyword: str | None, listing_id: str | None = None) -> Iterator[Any]:
         text = response.text
         if any(m in text[:6000] for m in VERIFY_MARKERS) and not response.css("#js_content"):
             yield self.refused("captcha", response)
@@ -141,9 +149,9 @@ class WechatSpider(PlatformSpider):
             elif retry := self.retry(response.request, "malformed_page"):
                 yield retry
             return
-        yield self.post(response, keyword)
+        yield self.post(response, keyword, listing_id)
 
-    def post(self, response: Response, keyword: str | None) -> AdPost:
+    def post(self, response: Response, keyword: str | None, listing_id: str | None = None) -> AdPost:
         text = response.text
         biz, mid, idx, sn = (script_var(text, v) for v in ("biz", "mid", "idx", "sn"))
         idx = idx or "1"
@@ -167,6 +175,7 @@ class WechatSpider(PlatformSpider):
             cover_url=script_var(text, "msg_cdn_url") or response.css('meta[property="og:image"]::attr(content)').get(),
             published_at=datetime.fromtimestamp(created, CN_TZ) if created else None,
             keyword=keyword,
+            listing_id=listing_id,
             raw={"biz": biz, "mid": mid, "idx": idx, "sn": sn, "nickname": nickname,
                  "user_name": script_var(text, "user_name"), "ct": created, "title": title,
                  "content_html": content.get() or ""},

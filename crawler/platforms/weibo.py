@@ -204,6 +204,8 @@ class WeiboSpider(PlatformSpider):
             self.warn_once("repost_original_gone", "weibo: reposted original %s is deleted or hidden; the repost "
                            "is kept, the original is not stored", uid)  # counts it too
             return
+        if not self.is_due(uid.partition(":")[2], keyword):  # stored by an earlier run, like any listed post
+            return
         self.count("repost_originals")
         if original.get("isLongText"):
             yield self.long_text_request(original, keyword)

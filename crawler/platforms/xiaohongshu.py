@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -21,7 +21,7 @@ from scrapy.http import Request, Response
 
 from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
-from crawler.platforms.browser import BrowserSearchSpider, XhrAnswer
+from crawler.platforms.browser import BrowserSearchSpider, ResultPage, XhrAnswer
 from crawler.platforms.followup_pages import FollowupPages
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
@@ -106,16 +106,19 @@ class XiaohongshuSpider(FollowupPages, BrowserSearchSpider):
         code = as_int(traverse(data, "code"))
         return REFUSAL_CODES.get(code) if code is not None else None
 
-    def read_page(self, data: Any, keyword: str) -> tuple[Iterable[Any], bool] | None:
+    def read_page(self, data: Any, keyword: str) -> ResultPage | None:
         if not traverse(data, "success"):
             self.warn_once("api_error", "xiaohongshu: search answered code %s (%s) for %r", traverse(data, "code"),
                            traverse(data, "msg"), keyword)
             return None
         items = traverse(data, "data", "items", expected=list) or []
-        return list(self.note_requests(items, keyword)), not traverse(data, "data", "has_more")
+        listed: list[str] = []
+        requests = list(self.note_requests(items, keyword, listed))
+        return ResultPage(requests, not traverse(data, "data", "has_more"), listed)
 
-    def note_requests(self, items: list[Any], keyword: str) -> Iterator[Request]:
-        """A note page request per note card; query suggestions and other non-note items are skipped."""
+    def note_requests(self, items: list[Any], keyword: str, listed: list[str] | None = None) -> Iterator[Request]:
+        """A note page request per note card that is due (``is_due``), its id added to ``listed``; query suggestions
+        and other non-note items are skipped. A card does not say whether its note was deleted: only its page does."""
         for item in items:
             if traverse(item, "model_type") != "note":
                 continue
@@ -123,7 +126,9 @@ class XiaohongshuSpider(FollowupPages, BrowserSearchSpider):
             if not note_id:
                 self.count("card_without_id")
                 continue
-            if self.once(note_id):
+            if listed is not None:
+                listed.append(note_id)
+            if self.is_due(note_id, keyword) and self.once(note_id):
                 yield self.note_request(note_id, token or "", keyword)
 
     def page_refusal(self, response: Response) -> str | None:

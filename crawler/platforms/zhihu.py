@@ -116,13 +116,16 @@ class ZhihuSpider(FollowupPages, BrowserSearch, PlatformSpider):
                     return
                 pages += 1
                 self.count("pages")
-                for out in self.results(data, keyword):
+                listed: list[str] = []
+                for out in self.results(data, keyword, listed):
                     yield out
                 if traverse(data, "paging", "is_end", default=True) is not False:
                     self.count("end_of_results")
                     return
                 if pages >= self.cfg.max_pages:
                     self.count("max_pages_reached")
+                    return
+                if not self.keep_paging(keyword, listed):
                     return
                 await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         finally:
@@ -138,18 +141,29 @@ class ZhihuSpider(FollowupPages, BrowserSearch, PlatformSpider):
             return "risk"
         return "login-wall" if status == 401 else f"http-{status}"
 
-    def results(self, data: Any, keyword: str | None) -> Iterator[AdPost | Request]:
-        """Answers and articles as posts; zvideos as requests for their playable file. Ads, topics and the
-        "related searches" boxes of the result list are skipped."""
+    def results(self, data: Any, keyword: str | None, listed: list[str] | None = None) -> Iterator[AdPost | Request]:
+        """Answers and articles as posts; zvideos as requests for their playable file; only those that are due
+        (``is_due``), each listed one's stored id (``answer_…``) added to ``listed``. Ads, topics and the "related
+        searches" boxes of the result list are skipped (deleted answers leave the search index)."""
         for entry in traverse(data, "data", expected=list) or []:
             if traverse(entry, "type") not in ("search_result", "zvideo"):
                 continue
-            obj = traverse(entry, "object", expected=dict)
+            obj = traverse(entry, "object", expected=dict) or {}
             kind = traverse(obj, "type")
-            if kind in ("answer", "article"):
-                yield self.post(obj, keyword)
-            elif kind == "zvideo" and obj.get("id"):
+            if kind not in KINDS:
+                continue
+            if not obj.get("id"):
+                self.count("result_without_id")
+                continue
+            post_id = f"{kind}_{obj['id']}"
+            if listed is not None:
+                listed.append(post_id)
+            if keyword is not None and not self.is_due(post_id, keyword):
+                continue
+            if kind == "zvideo":
                 yield self.zvideo_request(str(obj["id"]), keyword)
+            else:
+                yield self.post(obj, keyword)
 
     # --- single posts ------------------------------------------------------------------------------------
     def post_request(self, post_id: str) -> Request:

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from tests.simulator import media
-from tests.simulator.corpus import SimPost, build_corpus
+from tests.simulator.corpus import SimPost, build_corpus, search
 
 # (status, headers, body): what a route answers.
 Reply = tuple[int, dict[str, str], bytes]
@@ -121,6 +121,8 @@ class Site:
 
     name: ClassVar[str]
     api_paths: ClassVar[frozenset[str]] = frozenset()
+    # Whether the spider reads bench posts again by their id (a detail page or API): then every one is registered.
+    bench_by_id: ClassVar[bool] = False
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
@@ -139,6 +141,11 @@ class Site:
     def stored_id(cls, post: SimPost) -> str:
         """The ``post_id`` the platform's spider stores for a corpus post (its id, unless the site says otherwise)."""
         return post.post_id
+
+    @classmethod
+    def bench_post_id(cls, number: str) -> str:
+        """A bench post's id in the platform's format, made from a unique 16-digit ``number``."""
+        return number
 
     # --- what subclasses implement ---------------------------------------------------------------------
     def route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply | None:
@@ -171,7 +178,8 @@ class Site:
 
         Harmless text posts, but for ``bench_image_share`` / ``bench_video_share`` of them, which copy one of the
         corpus's image or video ads (round robin), media included: they are registered, so their pictures and
-        videos are served like any post's.
+        videos are served like any post's (every bench post is, on a site whose spider reads posts by id). Newest
+        first, as real result pages are: each post is a minute older than the one before.
         """
         base = next(p for p in self.posts if p.kind == "negative" and not p.long_text)
         images = [p for p in self.posts if p.kind == "image" and p.image_texts and not p.long_text]
@@ -187,12 +195,23 @@ class Site:
                 like = videos[n % len(videos)]
             elif slot < self.config.bench_video_share + self.config.bench_image_share and images:
                 like = images[n % len(images)]
-            post = SimPost(**{**like.__dict__, "post_id": f"{prefix}{kw:03d}{page:05d}{i:07d}", "keyword": keyword})
-            if like is not base:
+            post = SimPost(**{**like.__dict__, "post_id": self.bench_post_id(f"{prefix}{kw:03d}{page:05d}{i:07d}"),
+                              "keyword": keyword, "created": base.created - timedelta(minutes=n)})
+            if like is not base or self.bench_by_id:
                 with self.sim._lock:
                     self.sim.by_id.setdefault(post.post_id, post)
             out.append(post)
         return out
+
+    def result_page(self, keyword: str, number: int, size: int = 0) -> tuple[list[SimPost], int]:
+        """Result page ``number`` (from 1, ``size`` posts, default ``page_size``) of ``keyword`` and how many
+        results there are in all: a deep keyword's synthetic pages (``bench_pages``), else the corpus's answer."""
+        size = size or self.config.page_size
+        if self.config.bench_pages and keyword.startswith("bench"):
+            posts = self.bench_posts(keyword, number) if number <= self.config.bench_pages else []
+            return posts, self.config.bench_pages * self.config.page_size
+        found = search(self.posts, keyword)
+        return found[(number - 1) * size : number * size], len(found)
 
     def first_hit(self, key: str) -> bool:
         return self.sim.first_hit(f"{self.name}:{key}")

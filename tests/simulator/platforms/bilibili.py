@@ -62,6 +62,7 @@ def _video(frame_texts: tuple[str, ...], seed: int) -> bytes:
 class BilibiliSite(Site):
     name = "bilibili"
     api_paths = frozenset({SEARCH, VIEW, PLAYURL})
+    bench_by_id = True  # every result is read again from view and playurl
 
     def __init__(self, sim: Any) -> None:
         super().__init__(sim)
@@ -78,6 +79,15 @@ class BilibiliSite(Site):
     @classmethod
     def new_author_id(cls, rng: Any) -> str:
         return str(rng.randint(10**7, 4 * 10**9))
+
+    @classmethod
+    def bench_post_id(cls, number: str) -> str:
+        # A BV id: its nine characters spell the number (the site's own digit, the first, left out) in base 58.
+        n, chars = int(number[1:]), []
+        for _ in range(9):
+            n, digit = divmod(n, len(BV_ALPHABET))
+            chars.append(BV_ALPHABET[digit])
+        return "BV1" + "".join(reversed(chars))
 
     def keys(self, generation: int | None = None) -> tuple[str, str]:
         g = self.generation if generation is None else generation
@@ -203,11 +213,11 @@ class BilibiliSite(Site):
         keyword = query.get("keyword", "")
         page = max(1, int(query.get("page") or 1))
         size = self.config.page_size
-        found = search(self.posts, keyword)
-        cards = [self.card(p, keyword) for p in self.page(found, page - 1)]
+        posts, total = self.result_page(keyword, page)
+        cards = [self.card(p, keyword) for p in posts]
         status, headers, raw = json_reply({"code": 0, "message": "0", "ttl": 1, "data": {
             "seid": str(int(hashlib.md5(keyword.encode()).hexdigest()[:15], 16)), "page": page, "pagesize": size,
-            "numResults": len(found), "numPages": math.ceil(len(found) / size), "suggest_keyword": "",
+            "numResults": total, "numPages": math.ceil(total / size), "suggest_keyword": "",
             "rqt_type": "search", "cost_time": {"total": "0.080000"}, "exp_list": {"5520": True}, "egg_hit": 0,
             "result": cards, "show_column": 0, "in_black_key": 0, "in_white_key": 0}})
         if self.config.faults and keyword == KEYWORDS[0] and page == 2 and self.first_hit(f"trunc:{keyword}"):

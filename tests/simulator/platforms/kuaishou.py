@@ -108,6 +108,14 @@ class KuaishouSite(Site):
     def new_author_id(cls, rng: Any) -> str:
         return "3x" + "".join(rng.choice(_ID_CHARS) for _ in range(13))
 
+    @classmethod
+    def bench_post_id(cls, number: str) -> str:
+        n, chars = int(number), []
+        for _ in range(13):  # "3x" and thirteen of [a-z0-9]: the number in base 36
+            n, digit = divmod(n, len(_ID_CHARS))
+            chars.append(_ID_CHARS[digit])
+        return "3x" + "".join(reversed(chars))
+
     def refusal(self, path: str, query: dict[str, str]) -> Reply:
         """Rate limiting: HTTP 200, ``result: 2`` and nothing else."""
         return json_reply(RATE_LIMITED)

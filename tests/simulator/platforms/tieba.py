@@ -34,6 +34,7 @@ FORUMS = ["信用卡", "负债", "网贷", "征信"]
 class TiebaSite(Site):
     name = "tieba"
     api_paths = frozenset({SEARCH})
+    bench_by_id = True  # every thread is read again from its page
 
     @classmethod
     def new_post_id(cls, rng: Any) -> str:
@@ -88,8 +89,7 @@ class TiebaSite(Site):
             return self.refusal(SEARCH, query)
         if self.config.faults and keyword == KEYWORDS[1] and page == 1 and self.first_hit(f"429:{keyword}"):
             return 429, {"Content-Type": "text/html", "Retry-After": "1"}, b"<html><body>429</body></html>"
-        found = search(self.posts, keyword)
-        posts = found[(page - 1) * size : page * size]
+        posts, total = self.result_page(keyword, page, size)
         items = []
         for post in posts:
             kw = html.escape(keyword)
@@ -104,7 +104,7 @@ class TiebaSite(Site):
                 f'<font class="p_violet">{html.escape(post.author_name)}</font></a>'
                 f'<font class="p_green p_date">{self.when(post)}</font></div>')
         pager = ""
-        if page * size < len(found):
+        if page * size < total:
             nxt = urlencode({**query, "pn": page + 1})
             pager = (f'<div class="pager pager-search"><span class="cur">{page}</span>'
                      f'<a class="next" href="/f/search/res?{nxt}">下一页&gt;</a></div>')

@@ -32,6 +32,7 @@ LINK_PREFIX = "dn9a_-gY295K0Rci_xozVXfdMkSQTLW6"
 class WechatSite(Site):
     name = "wechat"
     api_paths = frozenset({SEARCH})
+    bench_by_id = True  # every result is read again through its jump page and article
 
     @classmethod
     def stored_id(cls, post: SimPost) -> str:
@@ -66,6 +67,16 @@ class WechatSite(Site):
     def _by_token(self) -> dict[str, SimPost]:
         return {key: p for p in self.posts for key in (self.token(p), self.signature(p))}
 
+    def by_token(self, key: str) -> SimPost | None:
+        """The post behind a share token or a temporary address's signature; posts published since start
+        (``sim.add_post``) are looked up too, bench posts once their jump page issued the address."""
+        if key not in self._by_token:
+            self.remember(*self.posts)
+        return self._by_token.get(key)
+
+    def remember(self, *posts: SimPost) -> None:
+        self._by_token.update({key: p for p in posts for key in (self.token(p), self.signature(p))})
+
     def canonical(self, post: SimPost) -> str:
         return f"https://mp.weixin.qq.com/s?__biz={post.author_id}&mid={post.post_id}&idx=1&sn={self.sn(post)}"
 
@@ -80,10 +91,10 @@ class WechatSite(Site):
         if path == "/link":
             return self.link(query.get("url", ""))
         if path == "/s":
-            post = self.post(query.get("mid", "")) if "mid" in query else self._by_token.get(query.get("signature", ""))
+            post = self.post(query.get("mid", "")) if "mid" in query else self.by_token(query.get("signature", ""))
             return self.article(post)
         if path.startswith("/s/"):
-            return self.article(self._by_token.get(path[len("/s/") :].strip("/")))
+            return self.article(self.by_token(path[len("/s/") :].strip("/")))
         if path.startswith("/mmbiz_jpg/"):
             stem = path.split("/")[2]
             return self.image_reply(stem) if stem.endswith("_cover") else still_reply(self, stem)
@@ -96,8 +107,7 @@ class WechatSite(Site):
             return self.refusal(SEARCH, query)
         if self.config.faults and keyword == KEYWORDS[0] and page == 2 and self.first_hit(f"502:{keyword}"):
             return 502, {"Content-Type": "text/html"}, b"<html><body>502 Bad Gateway</body></html>"
-        found = search(self.posts, keyword)
-        posts = self.page(found, page - 1)
+        posts, total = self.result_page(keyword, page)
         kw = html.escape(keyword)
         items = []
         for i, post in enumerate(posts):
@@ -112,7 +122,7 @@ class WechatSite(Site):
                 f"<span class=\"s2\"><script>document.write(timeConvert('{int(post.created.timestamp())}'))</script></span>"
                 f"</div></div></li>")
         pager = ""
-        if page * self.config.page_size < len(found):
+        if page * self.config.page_size < total:
             nxt = html.escape(f"?{urlencode({'query': keyword, 'type': 2, 'page': page + 1, 'ie': 'utf8'})}")
             pager = f'<div class="p-fy" id="pagebar_container"><span>{page}</span><a id="sogou_next" href="{nxt}" class="np">下一页</a></div>'
         body = (f'<ul class="news-list">{"".join(items)}</ul>' if items
@@ -132,6 +142,7 @@ class WechatSite(Site):
             post = None
         if post is None:
             return html_reply("<html><body>链接已失效</body></html>", status=404)
+        self.remember(post)  # the temporary address it issues leads to this post
         target = (f"https://mp.weixin.qq.com/s?src=11&timestamp={int(post.created.timestamp())}&ver=6996"
                   f"&signature={self.signature(post)}&new=1")
         pieces = "\n".join(f"        url += '{target[i : i + 11]}';" for i in range(0, len(target), 11))

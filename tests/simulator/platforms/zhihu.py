@@ -104,6 +104,10 @@ class ZhihuSite(Site):
     def new_author_id(cls, rng: Any) -> str:
         return f"{rng.getrandbits(128):032x}"  # member ids are 32 hex digits
 
+    @classmethod
+    def bench_post_id(cls, number: str) -> str:
+        return f"1{number}00"  # 19 digits
+
     def refusal(self, path: str, query: dict[str, str]) -> Reply:
         return json_reply(RISK, status=403)
 
@@ -220,9 +224,14 @@ class ZhihuSite(Site):
         limit = max(1, min(20, int(query.get("limit") or 20)))
         if self.config.ban.get("zhihu") == "risk":
             return self.refusal(SEARCH_API, query)
-        found = [p for p in search(self.posts, keyword) if not p.deleted]  # deleted answers leave the index
-        posts = found[offset : offset + limit]
-        is_end = offset + limit >= len(found)
+        if self.config.bench_pages and keyword.startswith("bench"):
+            number = offset // limit + 1  # a bench page per request, however many it asks for
+            posts = self.bench_posts(keyword, number) if number <= self.config.bench_pages else []
+            is_end = number >= self.config.bench_pages
+        else:
+            found = [p for p in search(self.posts, keyword) if not p.deleted]  # deleted answers leave the index
+            posts = found[offset : offset + limit]
+            is_end = offset + limit >= len(found)
         data: list[dict[str, Any]] = []
         if offset == 0 and posts:  # the "related searches" box real result pages carry
             data.append({"type": "relevant_query", "query_list": [{"query": f"{keyword}靠谱吗"}]})
