@@ -7,6 +7,11 @@ and fingerprints of requests it will never see again: the dupefilter drops those
 their posts are lost without a word. :class:`CrashSafeDupeFilter` marks the JOBDIR while a crawl runs; a run
 that finds the mark left behind discards both files and starts over (the store's upsert keeps one row per post).
 A clean pause (Ctrl-C) removes the mark, so its resume continues from the saved queue as usual.
+
+The spider's state (``spider.state``, e.g. the keywords a browser spider finished searching) goes with them: Scrapy
+saves it only at a clean close, so after a pause, a resume and a kill it is the older pause's state, describing a
+queue that no longer exists. A keyword marked searched there had its note requests in that queue: kept, the next
+run would skip the keyword and never fetch those notes.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ def discard_if_killed(jobdir: Path) -> bool:
                    "(posts it stored are kept and updated, none is lost)", jobdir)
     shutil.rmtree(jobdir / "requests.queue", ignore_errors=True)
     (jobdir / "requests.seen").unlink(missing_ok=True)
+    (jobdir / "spider.state").unlink(missing_ok=True)
     (jobdir / MARKER).unlink()
     return True
 
@@ -45,7 +51,8 @@ class CrashSafeDupeFilter(RFPDupeFilter):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         path = job_dir(crawler.settings)
-        killed = discard_if_killed(Path(path)) if path else False  # before the scheduler loads either file
+        # Before the scheduler loads the queue and the seen-file, and before SpiderState loads the state.
+        killed = discard_if_killed(Path(path)) if path else False
         dupefilter = super().from_crawler(crawler)
         dupefilter.killed_before = killed
         dupefilter.jobdir = Path(path) if path else None

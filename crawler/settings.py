@@ -197,6 +197,8 @@ RETRY_TIMES = 2
 META_COPY_WARN_SKIP_KEYS = ["retry_times", "download_latency"]
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30
+# A JOBDIR left by a killed crawl (SIGKILL, power loss) is started over, never half-trusted: crawler/jobdir.py.
+DUPEFILTER_CLASS = "crawler.jobdir.CrashSafeDupeFilter"
 COOKIES_ENABLED = True
 # Names must resolve to public addresses (but for the configured origins): see crawler/resolver.py.
 TWISTED_DNS_RESOLVER = "crawler.resolver.PublicOnlyResolver"

@@ -19,9 +19,10 @@ import fnmatch
 import hashlib
 import ipaddress
 import mimetypes
+import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path, PurePosixPath
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -35,7 +36,6 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileInfo, FileInfoOrError, MediaPipeline
 from scrapy.settings import BaseSettings
-from scrapy.utils.defer import ensure_awaitable
 from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
 
@@ -62,6 +62,29 @@ class MediaFailure(_QuietFailure):  # type: ignore[misc,valid-type]
 def content_path(sha256: str, ext: str = "") -> str:
     """Where content with this digest lives under the media store: ``ab/abcdef….ext``."""
     return f"{sha256[:2]}/{sha256}{ext}"
+
+
+def keep_content(target: Path, data: bytes) -> None:
+    """Put content-addressed ``data`` at ``target`` unless a whole copy is already there.
+
+    The name promises the content, so a later run trusts a file it finds under it: a half-written one (a crawl
+    SIGKILLed between creating the file and writing it, a power loss) would be read as a broken picture for good,
+    and an ad seen only in its picture would go unflagged on every run after. So the bytes go to a temporary
+    sibling renamed over the name (a kill leaves either no file or the whole file), and a copy of another size
+    (left by a writer that was not careful) is replaced.
+    """
+    try:
+        if target.stat().st_size == len(data):
+            return
+    except FileNotFoundError:
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def media_store(settings: BaseSettings) -> Path:
@@ -202,8 +225,7 @@ class MediaStage(FilesPipeline, Stage):
             raise MediaFailure("empty")
         sha = hashlib.sha256(response.body).hexdigest()
         path = content_path(sha, _extension(request, response))
-        if not await ensure_awaitable(self.store.stat_file(path, info)):
-            await ensure_awaitable(self.store.persist_file(path, BytesIO(response.body), info))
+        keep_content(Path(self.config.store, path), response.body)  # not FilesPipeline's store: see keep_content
         return {
             "url": request.url,
             "path": path,

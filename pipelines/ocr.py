@@ -27,7 +27,7 @@ from twisted.internet.threads import deferToThread
 from crawler.items import MediaAsset
 from pipelines.base import Stage
 from pipelines.frames import BadVideo, sample_frames
-from pipelines.media import content_path, media_store
+from pipelines.media import content_path, keep_content, media_store
 from pipelines.ocr_cache import OcrCache
 from pipelines.ocr_engines import OcrEngine, OcrLine, make_engine, shared_engines
 from pipelines.store import data_dir
@@ -294,10 +294,7 @@ class OcrStage(Stage):
                 data = buf.getvalue()
                 sha = hashlib.sha256(data).hexdigest()
                 path = content_path(sha, ".jpg")
-                target = self.config.media_dir / path
-                if not target.exists():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(data)
+                keep_content(self.config.media_dir / path, data)
                 out.append((MediaAsset(url=asset.url, kind="frame", index=k, path=path, sha256=sha,
                                        bytes=len(data), mime="image/jpeg", timestamp=frame.timestamp), frame.image))
         except BadVideo as exc:

@@ -18,6 +18,7 @@ import pytest
 
 from pipelines.store import SqliteStore
 from tests.conftest import PROJECT, SweepRun, run_sweep
+from tests.es_fixtures import assert_index_counts_equal_store
 from tests.simulator import SimConfig, Simulator
 from tests.simulator.corpus import EMPTY_KEYWORD, KEYWORDS, build_corpus, search
 from tests.simulator.platforms.bilibili import BilibiliSite, expected_w_rid
@@ -26,10 +27,13 @@ ALIVE = [p for p in build_corpus()["bilibili"] if not p.deleted]
 
 
 @pytest.fixture(scope="module")
-def bili_sweep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SweepRun, BilibiliSite]]:
-    """One sweep of Bilibili with the corpus's faults on (truncated page, key rotation)."""
+def bili_sweep(tmp_path_factory: pytest.TempPathFactory,
+               es_module_index: tuple[str, str]) -> Iterator[tuple[SweepRun, BilibiliSite]]:
+    """One sweep of Bilibili with the corpus's faults on (truncated page, key rotation), indexed into Elasticsearch."""
+    url, prefix = es_module_index
     with Simulator(SimConfig(platforms=("bilibili",))) as sim:
-        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("bili"), "--platforms", "bilibili")
+        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("bili"), "--platforms", "bilibili",
+                        env={"ADWATCH_ES_URL": url, "ADWATCH_ES_INDEX": prefix})
         site = sim.sites["bilibili"]
     assert run.proc.returncode == 0, run.output[-4000:]
     yield run, site  # type: ignore[misc]
@@ -82,6 +86,14 @@ def test_pages_states_and_report(bili_sweep: tuple[SweepRun, BilibiliSite]) -> N
     html = report.read_text(encoding="utf-8")
     assert "哔哩哔哩" in html and "稿件举报" in html and "evil_01" in html
     assert "<script>alert" not in html and 'href="javascript:' not in html
+
+
+@pytest.mark.es
+def test_index_counts_equal_the_store(bili_sweep: tuple[SweepRun, BilibiliSite],
+                                      es_module_index: tuple[str, str]) -> None:
+    run, _ = bili_sweep
+    assert run.store().count("bilibili") == len(ALIVE)
+    assert_index_counts_equal_store(*es_module_index, run.store(), ["bilibili"])
 
 
 @pytest.mark.parametrize(("ban", "reason"), [("412", "http-412"), ("voucher", "wbi-rejected")])

@@ -187,7 +187,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def result(cdn: _Server, internal: _Server, data_dir: Path) -> dict[str, Any]:
-    """One crawl shared by the tests below (each reads a different part of it)."""
+    """One crawl shared by the tests below (each reads a different part of it).
+
+    The media folder starts with half of the poster under the poster's own name, as a crawl killed mid-write
+    would have left it: the crawl must replace it, not trust the name."""
+    sha = hashlib.sha256(POSTER).hexdigest()
+    half = data_dir / "media" / sha[:2] / f"{sha}.jpg"
+    half.parent.mkdir(parents=True)
+    half.write_bytes(POSTER[: len(POSTER) // 2])
     return crawl(cdn.origin, internal.origin, data_dir)
 
 
@@ -204,8 +211,8 @@ def test_media_are_stored_by_content_hash_once(result: dict[str, Any], data_dir:
         assert assets[key]["sha256"] == sha and assets[key]["bytes"] == len(POSTER)
         assert assets[key]["path"] == f"{sha[:2]}/{sha}.jpg" and assets[key]["mime"] == "image/jpeg"
     stored = [p for p in (data_dir / "media").rglob("*") if p.is_file()]
-    assert stored == [data_dir / "media" / sha[:2] / f"{sha}.jpg"]
-    assert stored[0].read_bytes() == POSTER
+    assert stored == [data_dir / "media" / sha[:2] / f"{sha}.jpg"]  # no temporary file left either
+    assert stored[0].read_bytes() == POSTER  # the half copy found there was replaced
 
 
 def test_failed_downloads_are_recorded_and_the_post_kept(result: dict[str, Any]) -> None:

@@ -66,8 +66,10 @@ class FakePage:
         self.closed = True
 
 
-def run_search(sp: Any, answers: list[XhrAnswer], url: str | None = None) -> tuple[list[Any], FakePage]:
-    """Run the spider's search loop over saved answers, as if its browser page had received them."""
+def run_search(sp: Any, answers: list[XhrAnswer], url: str | None = None,
+               late: tuple[float, XhrAnswer] | None = None) -> tuple[list[Any], FakePage]:
+    """Run the spider's search loop over saved answers, as if its browser page had received them; ``late``: one
+    more answer the page is waiting for (its request in flight), arriving after that many seconds."""
     page = FakePage()
     request = sp.search_request("征信修复")
     for answer in answers:
@@ -76,6 +78,15 @@ def run_search(sp: Any, answers: list[XhrAnswer], url: str | None = None) -> tup
     response = HtmlResponse(url or request.url, body=b"<html></html>", request=request)
 
     async def collect() -> list[Any]:
+        if late is not None:
+            log = sp.xhr_log(page)
+            log.in_flight += 1  # what on_page_request counts when the page sends its API request
+
+            def arrive() -> None:
+                log.answers.put_nowait(late[1])
+                log.in_flight -= 1
+
+            asyncio.get_running_loop().call_later(late[0], arrive)
         return [o async for o in sp.parse_search(response, keyword="征信修复")]
 
     return asyncio.run(collect()), page
@@ -263,6 +274,17 @@ def test_ks_empty_unsigned_and_malformed_answers() -> None:
     (retry,), _ = run_search(sp, [])  # nothing came: the search is asked again, on a new page
     assert stat(sp, "stalled") == 1 and retry.meta["retry_times"] == 1 and "playwright_page" not in retry.meta
     assert retry.meta["playwright"] and sp.once("search:征信修复")  # the retried search will be read
+
+
+@pytest.mark.parametrize("cls", [XiaohongshuSpider, KuaishouSpider])
+def test_an_answer_on_its_way_is_awaited_not_taken_for_a_stall(cls: type) -> None:
+    """A loaded machine makes answers slow: an answer the page waits for is awaited far beyond the idle time (the
+    search once gave up and lost its last pages); only a page with nothing in flight counts as stalled."""
+    sp = spider(cls)
+    last = ({"code": 0, "success": True, "data": {"has_more": False, "items": []}} if cls is XiaohongshuSpider
+            else {"result": 1, "feeds": [], "pcursor": "no_more"})
+    out, _ = run_search(sp, [], late=(20 * sp.cfg.idle_seconds, ok(last)))
+    assert out == [] and stat(sp, "end_of_results") == 1 and stat(sp, "stalled") is None
 
 
 def detail_response(name: str, photo_id: str) -> TextResponse:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from crawler.jobdir import MARKER, discard_if_killed
 from crawler.platforms.base import load_keywords
 from pipelines.store import SqliteStore
 from tests.conftest import PROJECT, run_sweep
@@ -82,3 +83,17 @@ def test_jobdir_crawl_pauses_and_resumes(make_simulator, tmp_path: Path) -> None
     keywords = load_keywords("weibo", PROJECT / "crawler" / "watchlist.yaml", None)
     pages_once = sum(max(1, math.ceil(len(search(posts, kw)) / 10)) for kw in keywords)
     assert pages_once <= sim.requests["/api/container/getIndex"] <= pages_once + 1
+
+
+def test_a_killed_jobdir_loses_its_queue_seen_file_and_state_together(tmp_path: Path) -> None:
+    """The state (keywords a browser spider finished) describes the queue (their note requests): one goes, all go."""
+    job = tmp_path / "job"
+    (job / "requests.queue").mkdir(parents=True)
+    (job / "requests.queue" / "active.json").write_text("[0]")
+    (job / "requests.seen").write_text("0123abcd\n")
+    (job / "spider.state").write_bytes(b"state of an older pause")
+    assert not discard_if_killed(job)  # paused cleanly (no mark): everything is kept for the resume
+    assert {p.name for p in job.iterdir()} == {"requests.queue", "requests.seen", "spider.state"}
+    (job / MARKER).write_text("a crawl is using this JOBDIR\n")
+    assert discard_if_killed(job)
+    assert list(job.iterdir()) == []

@@ -10,18 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from crawler.settings import ADWATCH_REFUSAL_STOP_AFTER
 from pipelines.detection import Detector
 from pipelines.store import SqliteStore
 from tests.conftest import PROJECT, SweepRun, run_sweep
-from tests.esnode import EsNode
+from tests.es_fixtures import assert_index_counts_equal_store
 from tests.simulator import Simulator
 from tests.simulator.corpus import EMPTY_KEYWORD, KEYWORDS, build_corpus
 from tests.simulator.platforms.xiaohongshu import XiaohongshuSite
@@ -31,23 +29,12 @@ KINDS = {"text", "image", "video"}
 
 
 @pytest.fixture(scope="module")
-def es_prefix(es_node: EsNode) -> Iterator[tuple[str, str]]:
-    url = es_node.start()
-    prefix = f"adwatch-xk-{uuid.uuid4().hex[:8]}"
-    yield url, prefix
-    client = Elasticsearch(url, request_timeout=60)
-    client.options(ignore_status=404).indices.delete(index=f"{prefix}-*")
-    client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-template")
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def xk_sweep(tmp_path_factory: pytest.TempPathFactory, es_prefix: tuple[str, str]) -> Iterator[SweepRun]:
+def xk_sweep(tmp_path_factory: pytest.TempPathFactory, es_module_index: tuple[str, str]) -> Iterator[SweepRun]:
     """One sweep of both platforms (every watchlist keyword, every page), indexed into Elasticsearch.
 
     Its own simulator: the corpus's one-time faults (a truncated answer) must be met by this sweep.
     """
-    url, prefix = es_prefix
+    url, prefix = es_module_index
     with Simulator() as sim:
         run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("xk"), "--platforms", ",".join(PLATFORMS),
                         env={"ADWATCH_ES_URL": url, "ADWATCH_ES_INDEX": prefix})
@@ -118,16 +105,9 @@ def test_deleted_and_malformed_are_counted_not_fatal(xk_sweep: SweepRun) -> None
     assert "Traceback" not in xk_sweep.output
 
 
-def test_index_counts_equal_the_store(xk_sweep: SweepRun, es_prefix: tuple[str, str]) -> None:
-    url, prefix = es_prefix
-    client = Elasticsearch(url, request_timeout=60)
-    client.indices.refresh(index=f"{prefix}-*")
-    store = xk_sweep.store()
-    for platform in PLATFORMS:
-        assert client.count(index=prefix, query={"term": {"platform": platform}})["count"] == store.count(platform)
-        assert client.count(index=prefix, query={"bool": {"filter": [
-            {"term": {"platform": platform}}, {"term": {"flagged": True}}]}})["count"] == store.count(platform, True)
-    client.close()
+@pytest.mark.es
+def test_index_counts_equal_the_store(xk_sweep: SweepRun, es_module_index: tuple[str, str]) -> None:
+    assert_index_counts_equal_store(*es_module_index, xk_sweep.store(), PLATFORMS)
 
 
 def test_takedown_requests_are_written(xk_sweep: SweepRun) -> None:

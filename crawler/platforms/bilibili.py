@@ -139,10 +139,7 @@ class BilibiliSpider(PlatformSpider):
         ("https://m.bilibili.com/video/BV1xx411c7mD?share_source=copy_web", "BV1xx411c7mD"),
         ("https://b23.tv/BV1xx411c7mD", "BV1xx411c7mD"),
     )
-    custom_settings = {
-        "HTTPERROR_ALLOWED_CODES": [412],
-        "DUPEFILTER_CLASS": "crawler.jobdir.CrashSafeDupeFilter",  # a JOBDIR that survives SIGKILL
-    }
+    custom_settings = {"HTTPERROR_ALLOWED_CODES": [412]}
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:

@@ -7,13 +7,19 @@ record the API answers the page receives (status, headers, body), and scroll for
 Resuming (``-s JOBDIR=…``): a search is one browser page whose progress cannot be queued, so search requests are never
 dropped by the duplicate filter (``dont_filter``) and a keyword counts as searched only once its last page was read
 (``spider.state``, saved by Scrapy at a clean pause). A crawl killed outright searches its keywords again; the store
-keeps one row per post, so nothing is lost and nothing doubles. A search met twice in one run (restored from the
-queue and asked again by ``start``) is read once: see :meth:`once`.
+keeps one row per post, so nothing is lost and nothing doubles (crawler/jobdir.py drops the queue and the state of a
+killed crawl together: a keyword counts as searched only while the note requests it queued are kept). A search met
+twice in one run (restored from the queue and asked again by ``start``) is read once: see :meth:`once`.
 
 Incremental sweeps: a page whose listed posts were all stored by earlier runs ends the search (``keep_paging``), as
 a last page does, but the keyword is not marked searched: it was not read to its end. A resumed crawl searches it
 again (a page or two: what the paused run stored counts as known there) and stops again, so the keyword is not
 counted as swept in full when that crawl finishes.
+
+Waiting for answers: an answer the page is still waiting for (its API request sent, not answered) is awaited up to
+``DOWNLOAD_TIMEOUT``, however slow a loaded machine makes it; only a page with nothing in flight for
+``ADWATCH_PLAYWRIGHT_IDLE_SECONDS`` counts as stalled (its search is asked again, each time with more patience).
+A wall-clock idle limit alone cut searches short under load: their last pages, and the posts on them, were lost.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from playwright.async_api import Page
+from playwright.async_api import Request as PageRequest
 from playwright.async_api import Response as PageResponse
+from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
 from crawler.platforms.base import PlatformSpider
@@ -57,10 +65,12 @@ class XhrAnswer:
 
 
 class XhrLog:
-    """The API answers one browser page received, in order, with a wake-up for the next one."""
+    """The API answers one browser page received, in order, with a wake-up for the next one, and how many of its
+    API requests are still waiting for their answer."""
 
     def __init__(self) -> None:
         self.answers: asyncio.Queue[XhrAnswer] = asyncio.Queue()
+        self.in_flight = 0
 
     async def next(self, timeout: float) -> XhrAnswer | None:
         try:
@@ -80,6 +90,13 @@ class BrowserSearchSpider(PlatformSpider):
 
     custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS}
     xhr_paths: ClassVar[tuple[str, ...]] = ()
+    answer_timeout: float = 180.0  # DOWNLOAD_TIMEOUT: the longest wait for an answer the page is waiting for
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.answer_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT", cls.answer_timeout)
+        return spider
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -107,7 +124,8 @@ class BrowserSearchSpider(PlatformSpider):
                 "playwright": True,
                 "playwright_include_page": True,
                 # By name (not a bound method) so the request stays serialisable for JOBDIR.
-                "playwright_page_event_handlers": {"response": "on_page_response"},
+                "playwright_page_event_handlers": {"request": "on_page_request", "requestfailed": "on_page_failed",
+                                                   "response": "on_page_response"},
             },
         )
 
@@ -144,8 +162,10 @@ class BrowserSearchSpider(PlatformSpider):
             if reason := self.page_refusal(response):
                 yield self.refused_search(reason, response, keyword)
                 return
+            # A search asked again after a stall waits longer for its page: the machine may just be slow.
+            patience = self.cfg.idle_seconds * 2 ** response.request.meta.get("retry_times", 0)
             while True:
-                answer = await self.next_answer(page, scroll=more)
+                answer = await self.next_answer(page, scroll=more, patience=patience)
                 if answer is None:
                     # Nothing came (an overloaded machine, a page script that hung): what we have is kept and the
                     # search is asked again (its posts already produced are skipped by once()).
@@ -196,40 +216,58 @@ class BrowserSearchSpider(PlatformSpider):
         return retry
 
     # --- the page's API answers ------------------------------------------------------------------------
+    def _is_api(self, url: str) -> bool:
+        return any(path in url for path in self.xhr_paths)
+
+    def on_page_request(self, request: PageRequest) -> None:
+        # Synchronous, so the count is up before the answer can arrive.
+        if self._is_api(request.url):
+            self.xhr_log(request.frame.page).in_flight += 1
+
+    def on_page_failed(self, request: PageRequest) -> None:
+        # No answer will come (the page script retries by itself, as a new request).
+        if self._is_api(request.url):
+            log = self.xhr_log(request.frame.page)
+            log.in_flight = max(0, log.in_flight - 1)
+
     async def on_page_response(self, response: PageResponse) -> None:
-        if not any(path in response.url for path in self.xhr_paths):
+        if not self._is_api(response.url):
             return
+        log = self.xhr_log(response.frame.page)
         try:
             body = await response.text()
         except Exception:  # the page navigated away or the body was cut: an empty body is counted by the caller
             body = ""
-        answer = XhrAnswer(response.url, response.status, dict(response.headers), body)
-        self.xhr_log(response.frame.page).answers.put_nowait(answer)
+        log.answers.put_nowait(XhrAnswer(response.url, response.status, dict(response.headers), body))
+        log.in_flight = max(0, log.in_flight - 1)
 
-    async def next_answer(self, page: Page, scroll: bool) -> XhrAnswer | None:
-        """The next API answer the page receives, or None after ``idle_seconds`` without one.
+    async def next_answer(self, page: Page, scroll: bool, patience: float | None = None) -> XhrAnswer | None:
+        """The next API answer the page receives, or None once the page had nothing in flight for ``patience``
+        seconds (``idle_seconds`` by default) or an answer it waits for took longer than ``DOWNLOAD_TIMEOUT``.
 
-        With ``scroll``, the page is scrolled to its end (and again while nothing comes) to make it load the next
-        result page; without, the answer is one the page is already fetching (its first page, its own retry).
+        With ``scroll``, the page is scrolled to its end (and again while nothing is in flight) to make it load the
+        next result page; without, the answer is one the page is already fetching (its first page, its own retry).
         """
         log = self.xhr_log(page)
-        if not scroll:
-            return await log.next(self.cfg.idle_seconds)
-        waited = 0.0
-        while waited < self.cfg.idle_seconds:
-            await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-            step = min(SCROLL_AGAIN_SECONDS, self.cfg.idle_seconds - waited)
+        patience = self.cfg.idle_seconds if patience is None else patience
+        idle = waited = 0.0
+        while idle < patience and waited < self.answer_timeout:
+            if scroll and not log.in_flight:
+                await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            step = min(SCROLL_AGAIN_SECONDS, patience - idle)
             if (answer := await log.next(step)) is not None:
                 return answer
             waited += step
+            if not log.in_flight:  # time spent waiting for an answer on its way is not idleness
+                idle += step
         return None
 
     def xhr_log(self, page: Page) -> XhrLog:
         return self._xhr.setdefault(page, XhrLog())
 
     async def release(self, page: Page) -> None:
-        self._xhr.pop(page, None)
         await page.close()
+        self._xhr.pop(page, None)  # after the close: a late event would otherwise make a new log for the page
 
     async def close_page(self, failure: Any) -> None:
         page = failure.request.meta.get("playwright_page")
