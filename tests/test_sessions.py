@@ -1,5 +1,5 @@
 """Sessions: saved storage states and proxies reach the wire (plain HTTP and browser), never the log, the stats,
-the store or the reports; ``scrapy login`` saves a state and its ``--check`` reads it; RemoteControl is off."""
+the store, the index or the reports; ``scrapy login`` saves a state and its ``--check`` reads it; RemoteControl is off."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from elasticsearch import Elasticsearch, helpers
 
 from crawler.sessions.specs import SessionsConfig, playwright_proxy, redact_url, write_state
 from tests.conftest import PROJECT
@@ -114,15 +115,18 @@ def test_specs_deal_proxies_and_never_show_credentials(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "weibo" / "acct.json").stat().st_mode) == 0o600
 
 
-def test_a_sweep_with_a_session_cookie_and_a_proxy_password_leaks_neither(make_simulator, sweep, proxy,
-                                                                          tmp_path: Path) -> None:
+@pytest.mark.es
+def test_a_sweep_with_a_session_cookie_and_a_proxy_password_leaks_neither(make_simulator, sweep, proxy, es_url: str,
+                                                                          es_index: str, tmp_path: Path) -> None:
     sim = make_simulator(refuse_every=2)  # retries too must carry the session, and leak nothing
     data = tmp_path / "data"
     for platform, cookie in (("weibo", "SUB"), ("douyin", "sessionid")):
         write_state(data / "sessions" / platform / "acct.json", state(cookie, COOKIE_SECRET, time.time() + 86400))
     run = sweep(sim.origin_arg, data, "--platforms", "weibo,douyin", "-a", f"keywords={KEYWORDS[3]}",
                 "-s", "LOG_LEVEL=DEBUG",
-                "-s", "ADWATCH_REFUSAL_BACKOFF=0.1", env={"ADWATCH_PROXIES": proxy.url})
+                "-s", "ADWATCH_REFUSAL_BACKOFF=0.1",
+                env={"ADWATCH_PROXIES": proxy.url, "ADWATCH_ES_URL": es_url, "ADWATCH_ES_INDEX": es_index,
+                     "ADWATCH_ES_ACCOUNTS_INDEX": f"{es_index}-accounts"})
     assert run.proc.returncode == 0, run.output[-3000:]
     # The session and the proxy were really used, by the plain-HTTP spider and by the browser …
     assert proxy.refused >= 1  # Chromium asks without credentials first, as browsers do
@@ -136,6 +140,12 @@ def test_a_sweep_with_a_session_cookie_and_a_proxy_password_leaks_neither(make_s
     for path in data.rglob("*"):
         if path.is_file() and "sessions" not in path.relative_to(data).parts:
             haystacks[str(path.relative_to(data))] = path.read_bytes()
+    es = Elasticsearch(es_url, request_timeout=60)
+    es.indices.refresh(index=f"{es_index}*")
+    indexed = [hit for hit in helpers.scan(es, index=f"{es_index}*", query={"query": {"match_all": {}}})]
+    es.close()
+    assert {hit["_index"].startswith(f"{es_index}-accounts") for hit in indexed} == {True, False}  # posts, accounts
+    haystacks["index"] = json.dumps(indexed, ensure_ascii=False).encode()
     assert any(name.startswith("reports") for name in haystacks) and "adwatch.sqlite3" in haystacks
     assert any(name.startswith("seen.sqlite3") for name in haystacks)
     leaks = [(name, s) for name, blob in haystacks.items() for s in secrets if s.encode() in blob]
