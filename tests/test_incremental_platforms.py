@@ -39,10 +39,10 @@ from tests.platform_helpers import fixture, make_spider, response
 from tests.simulator import Simulator
 from tests.simulator.core import SimConfig
 from tests.simulator.corpus import KEYWORDS, SimPost
+from tests.simulator.platforms import SITES
 from tests.simulator.platforms import kuaishou as ks_sim
-from tests.simulator.platforms import wechat as wechat_sim
 from tests.simulator.platforms import xiaohongshu as xhs_sim
-from tests.simulator.platforms import zhihu as zhihu_sim
+from tests.simulator.platforms.wechat import WechatSite
 from tests.simulator.platforms.douyin import fnv1a
 from tests.test_platforms_xhs_ks import FakePage, ok, run_search
 from tests.test_platforms_xhs_ks import spider as browser_spider
@@ -280,9 +280,8 @@ class Client:
 
 
 def listed_id(platform: str, post: SimPost) -> str:
-    if platform == "zhihu":
-        return zhihu_sim.stored_id(post)
-    return f"sogou:{wechat_sim.WechatSite.token(post)}" if platform == "wechat" else post.post_id
+    """What the platform's result list calls a corpus post: its stored id, but on WeChat (Sogou's docid)."""
+    return f"sogou:{WechatSite.token(post)}" if platform == "wechat" else SITES[platform].stored_id(post)
 
 
 @pytest.fixture(scope="module")
