@@ -3,11 +3,16 @@ incremental growth and merges keep stable ids; a reopened book links on without 
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from datasketch import MinHash
+
 from pipelines.detect import shared_detector
 from pipelines.operations import OperationBook, operation_id, post_features
+from pipelines.operations.features import MIN_SHINGLES, NUM_PERM, shingles, signatures
 from pipelines.operations.linker import Linker
 
 SCRIPT = "负债累累每天被催收爆通讯录？我们专业团队帮你和银行网贷协商还款，停息挂账，本金分期最长六十期，先服务后收费"
@@ -101,3 +106,26 @@ def test_reposts_join_their_original(tmp_path: Path) -> None:
     op = book.operation(book.operation_of("weibo:2") or "")
     assert op is not None and op.posts == ["weibo:1", "weibo:2"]
     assert [ln.kind for ln in op.links if ln.a == "weibo:2" and ln.kind != "author"] == ["repost"]
+
+
+def test_signatures_are_datasketchs_minhashes() -> None:
+    """Signatures stored by earlier runs are datasketch MinHashes of the 3-grams' UTF-8 bytes: computed many at once
+    (CJK 3-grams through CRC tables, any other one by one) they must be the very same values."""
+    texts = [
+        SCRIPT, SCRIPT.replace("每天", "天天") + "，私聊了解",
+        "內部渠道墠塱卐，銀行網貸都能談，一站式辦理停息掛賬" * 2,  # folded to simplified: 墠 becomes 𫮃 (beyond the BMP)
+        "Ünïcödé façade résumé naïve，停息挂账协商还款本金分期专业团队处理",  # 2-byte letters
+        "𠀀𠀁𠀂停息挂账协商还款本金分期专业团队处理逾期征信修复全国可办",  # 4-byte characters
+        "短", "", "哈" * 60,  # too few distinct 3-grams
+    ] + [SCRIPT[k % 50 :] + SCRIPT[: k % 50] + "之" * (k // 50) for k in range(150)]  # rows for several passes
+    got = signatures(texts)
+    assert sum(s is None for s in got) == 3
+    for text, sig in zip(texts, got, strict=True):
+        grams = shingles(text)
+        if len(grams) < MIN_SHINGLES:
+            assert sig is None
+            continue
+        reference = MinHash(num_perm=NUM_PERM, seed=10, hashfunc=zlib.crc32)
+        reference.update_batch(list(grams))
+        assert sig is not None and sig.dtype == reference.hashvalues.dtype
+        assert np.array_equal(sig, reference.hashvalues), text

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.operations.features import PostFeatures, minhash_from_bytes, post_features
+from pipelines.operations.features import PostFeatures, gc_paused, minhash_from_bytes, posts_features
 from pipelines.operations.linker import Link, Linker
 from pipelines.sidetables import open_tables
 
@@ -91,10 +91,11 @@ class OperationBook:
             links.setdefault(a, []).append(Link(a, b, kind, value, json.loads(detail)))
         rows = self._db.execute("SELECT uid, platform, account, first_seen, contacts, minhash, phashes, reposted_from"
                                 " FROM op_posts ORDER BY first_seen, uid").fetchall()
-        for uid, platform, account, first_seen, contacts, minhash, phashes, reposted in rows:
-            f = PostFeatures(uid, platform, account, first_seen, [tuple(c) for c in json.loads(contacts)],
-                             minhash_from_bytes(minhash) if minhash else None, json.loads(phashes), reposted)
-            self.linker.restore(f, links.get(uid, []))
+        with gc_paused():
+            for uid, platform, account, first_seen, contacts, minhash, phashes, reposted in rows:
+                f = PostFeatures(uid, platform, account, first_seen, [tuple(c) for c in json.loads(contacts)],
+                                 minhash_from_bytes(minhash) if minhash else None, json.loads(phashes), reposted)
+                self.linker.restore(f, links.get(uid, []))
 
     # --- adding ------------------------------------------------------------------------------------------
     def add_posts(self, posts: Iterable[dict[str, Any]]) -> dict[str, str]:
@@ -102,7 +103,7 @@ class OperationBook:
         changed (joined, merged, or newly an operation), for the index to update. Only the groups the new posts
         touch are summed up again."""
         with self._lock:
-            new = [post_features(p) for p in posts if (p.get("uid") or "") not in self.linker.features]
+            new = posts_features([p for p in posts if (p.get("uid") or "") not in self.linker.features])
             new.sort(key=lambda f: (f.first_seen, f.uid))
             made: list[Link] = []
             for f in new:
@@ -110,7 +111,7 @@ class OperationBook:
             with self._db:
                 self._db.executemany("INSERT OR IGNORE INTO op_posts VALUES (?,?,?,?,?,?,?,?)", [
                     (f.uid, f.platform, f.account, f.first_seen, json.dumps(f.contacts, ensure_ascii=False),
-                     f.minhash.hashvalues.tobytes() if f.minhash is not None else None, json.dumps(f.phashes),
+                     f.minhash.tobytes() if f.minhash is not None else None, json.dumps(f.phashes),
                      f.reposted_from) for f in new])
                 self._db.executemany("INSERT OR IGNORE INTO op_links VALUES (?,?,?,?,?)", [
                     (ln.a, ln.b, ln.kind, ln.value, json.dumps(ln.detail, ensure_ascii=False)) for ln in made])

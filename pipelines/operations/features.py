@@ -8,28 +8,35 @@ detector's compact normal form, cut into character 3-grams.
 
 from __future__ import annotations
 
+import gc
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import re
-import zlib
-
 import numpy as np
-from datasketch import MinHash
 
 from pipelines.clues.normalise import ACCOUNT, account_key, normalise_clue, post_clues
 from pipelines.detection.normalize import compact_view, light_view
+from pipelines.operations import minhash as mh
+from pipelines.operations.minhash import MIN_SHINGLES, NUM_PERM, SHINGLE  # noqa: F401 - the features' parameters
 
-NUM_PERM = 64
-SHINGLE = 3
-MIN_SHINGLES = 20  # a shorter script ("征信修复，成功率高，加V咨询") is every outfit's: no evidence of one
 LANDING = "url"
-# One fixed permutation set for every MinHash of every run: signatures stored yesterday compare with today's.
-# The shingle hash: CRC-32, stable across processes (stored signatures stay comparable), ~10x cheaper than SHA-1.
-_crc32 = zlib.crc32
-_REFERENCE = MinHash(num_perm=NUM_PERM, seed=10, hashfunc=_crc32)
-_PERMS = _REFERENCE.permutations
-_DTYPE = _REFERENCE.hashvalues.dtype
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector over a bulk job that makes many small acyclic objects (features,
+    links, index buckets): each full collection walks every live object (all the posts of a rebuild), and
+    allocating a few hundred thousand objects triggers many of them. Reference counting still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -41,7 +48,7 @@ class PostFeatures:
     account: str | None  # platform:author_id
     first_seen: str
     contacts: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, value, where) — url = landing link
-    minhash: MinHash | None = None
+    minhash: np.ndarray | None = None  # the text's MinHash signature (NUM_PERM values); None for a short text
     phashes: list[int] = field(default_factory=list)
     reposted_from: str | None = None
 
@@ -50,26 +57,29 @@ _LATIN = re.compile(r"[a-z0-9]+")
 _HASHTAGS = re.compile(r"#[^#\s]{1,40}#|#[^\s#]+")  # topic tags (#征信修复#, #逾期): shared by unrelated posts
 
 
+def _script(text: str) -> str:
+    """The compact normal form (folded, letters and digits only, aliases spelled out) without its Latin letters
+    and digits: contacts, links and numbers differ between an outfit's accounts by design and are compared as
+    contacts, not as wording."""
+    return _LATIN.sub("", compact_view(light_view(_HASHTAGS.sub(" ", text))).text)
+
+
 def shingles(text: str) -> set[bytes]:
-    """Character 3-grams of the script: the compact normal form (folded, letters and digits only, aliases spelled
-    out) without its Latin letters and digits — contacts, links and numbers differ between an outfit's accounts by
-    design and are compared as contacts, not as wording."""
-    compact = _LATIN.sub("", compact_view(light_view(_HASHTAGS.sub(" ", text))).text)
-    return {compact[i : i + SHINGLE].encode("utf-8") for i in range(len(compact) - SHINGLE + 1)}
+    """Character 3-grams of the script (see :func:`_script`), UTF-8 encoded."""
+    return {g.encode("utf-8", "surrogatepass") for g in mh.grams(_script(text))}
 
 
-def minhash_of(text: str) -> MinHash | None:
-    grams = shingles(text)
-    if len(grams) < MIN_SHINGLES:
-        return None
-    m = MinHash(num_perm=NUM_PERM, seed=10, hashfunc=_crc32, permutations=_PERMS, scheme=_REFERENCE.scheme)
-    m.update_batch(list(grams))
-    return m
+def signatures(texts: Iterable[str]) -> list[np.ndarray | None]:
+    """The MinHash signature of each text's script (:mod:`pipelines.operations.minhash`); None for a short one."""
+    return mh.signatures(map(_script, texts))
 
 
-def minhash_from_bytes(blob: bytes) -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=10, hashfunc=_crc32, permutations=_PERMS, scheme=_REFERENCE.scheme,
-                   hashvalues=np.frombuffer(blob, dtype=_DTYPE).copy())
+def minhash_of(text: str) -> np.ndarray | None:
+    return signatures([text])[0]
+
+
+def minhash_from_bytes(blob: bytes) -> np.ndarray:
+    return mh.from_bytes(blob)
 
 
 def _where(post: dict[str, Any], kind: str, value: str) -> str:
@@ -105,11 +115,22 @@ def _contacts(post: dict[str, Any]) -> list[tuple[str, str, str]]:
 def post_features(post: dict[str, Any]) -> PostFeatures:
     """The features of one stored post (a plain dict as the store, the index or :func:`crawler.items.to_plain`
     gives it)."""
+    return posts_features([post])[0]
+
+
+def _text(post: dict[str, Any]) -> str:
+    return "\n".join(str(post.get(k) or "") for k in ("title", "text"))
+
+
+def posts_features(posts: list[dict[str, Any]]) -> list[PostFeatures]:
+    """:func:`post_features` of many posts, their text signatures computed together (much cheaper per post)."""
+    with gc_paused():
+        return [_features(post, minhash) for post, minhash in zip(posts, signatures(map(_text, posts)))]
+
+
+def _features(post: dict[str, Any], minhash: np.ndarray | None) -> PostFeatures:
     platform = str(post.get("platform") or "")
-    uid = str(post.get("uid") or f"{platform}:{post.get('post_id')}")
     author = post.get("author") or {}
-    contacts = _contacts(post)
-    text = "\n".join(str(post.get(k) or "") for k in ("title", "text"))
     phashes = []
     for asset in post.get("media") or []:
         ph = asset.get("phash") if isinstance(asset, dict) else None
@@ -119,9 +140,9 @@ def post_features(post: dict[str, Any]) -> PostFeatures:
             except ValueError:
                 continue
     return PostFeatures(
-        uid=uid, platform=platform,
+        uid=str(post.get("uid") or f"{platform}:{post.get('post_id')}"), platform=platform,
         account=account_key(platform, author.get("id")) if author.get("id") else None,
         first_seen=str(post.get("first_seen") or post.get("published_at") or post.get("captured_at") or ""),
-        contacts=list(dict.fromkeys(contacts)), minhash=minhash_of(text), phashes=list(dict.fromkeys(phashes)),
+        contacts=list(dict.fromkeys(_contacts(post))), minhash=minhash, phashes=list(dict.fromkeys(phashes)),
         reposted_from=post.get("reposted_from") or None,
     )
