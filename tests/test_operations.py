@@ -129,3 +129,25 @@ def test_signatures_are_datasketchs_minhashes() -> None:
         reference.update_batch(list(grams))
         assert sig is not None and sig.dtype == reference.hashvalues.dtype
         assert np.array_equal(sig, reference.hashvalues), text
+
+
+def test_a_short_pitch_under_generic_titles_is_no_script() -> None:
+    """The same short pitch under different stock titles (a Zhihu question, a board's heading): together title and
+    text pass the length bar, but what the posts share is every outfit's phrase. A long script still links under any
+    title, and a long title alone (a video with no description) is a script of its own."""
+    short = "信用卡逾期 停息挂账 了解一下 私信我 上岸"
+    assert len(shingles(short)) < MIN_SHINGLES
+    linker = Linker()
+    posts = [post("zhihu:1", short, "a1", "2026-01-01", title="如何看待停止催收这件事？"),
+             post("tieba:2", short, "a2", "2026-01-02", title="停息挂账经验分享给大家"),
+             post("zhihu:3", SCRIPT, "a3", "2026-01-03", title="如何看待停止催收这件事？"),
+             post("tieba:4", SCRIPT + "，私信了解", "a4", "2026-01-04", title="债务优化：一篇说清楚"),
+             post("bilibili:5", "", "a5", "2026-01-05", title=SCRIPT),
+             post("bilibili:6", "", "a6", "2026-01-06", title=SCRIPT.replace("每天", "天天"))]
+    features = [post_features(p) for p in posts]
+    assert features[0].minhash is None and features[1].minhash is None
+    for f in features:
+        linker.add(f)
+    find = linker.uf.find
+    assert find("zhihu:1") != find("tieba:2")
+    assert find("zhihu:3") == find("tieba:4") and find("bilibili:5") == find("bilibili:6")

@@ -55,8 +55,6 @@ def truth(corpus: dict[str, list[SimPost]]) -> dict[str, str]:
     return {uid: uf.find(lab) for uid, lab in label.items()}
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10 open: with follow-ups on all platforms the sweep's grouping differs "
-                   "from the ground truth (extra groups across tieba/wechat/xiaohongshu/zhihu); not yet diagnosed")
 def test_sweep_groups_exactly_the_seeded_operations(swept: tuple[SweepRun, dict[str, list[SimPost]]]) -> None:
     run, corpus = swept
     ground = truth(corpus)

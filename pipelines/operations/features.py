@@ -122,10 +122,23 @@ def _text(post: dict[str, Any]) -> str:
     return "\n".join(str(post.get(k) or "") for k in ("title", "text"))
 
 
+def _one_part_long_enough(post: dict[str, Any]) -> bool:
+    """Whether the title or the text alone holds a script long enough to be evidence (``MIN_SHINGLES``).
+
+    A short generic pitch ("停息挂账了解一下，私信我") under a short generic title ("如何看待停止催收？", a Zhihu
+    question many answer, a board's stock heading) are two pieces every outfit writes: together they pass the
+    length bar, yet two posts sharing such a body share nothing that is one outfit's."""
+    if not post.get("title") or not post.get("text"):
+        return True  # one part only: the signature's own length bar decides
+    return any(len(mh.grams(_script(str(post[k])))) >= MIN_SHINGLES for k in ("title", "text"))
+
+
 def posts_features(posts: list[dict[str, Any]]) -> list[PostFeatures]:
     """:func:`post_features` of many posts, their text signatures computed together (much cheaper per post)."""
     with gc_paused():
-        return [_features(post, minhash) for post, minhash in zip(posts, signatures(map(_text, posts)))]
+        sigs = signatures(map(_text, posts))
+        return [_features(post, sig if sig is None or _one_part_long_enough(post) else None)
+                for post, sig in zip(posts, sigs)]
 
 
 def _features(post: dict[str, Any], minhash: np.ndarray | None) -> PostFeatures:
