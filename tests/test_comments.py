@@ -18,6 +18,7 @@ from scrapy.utils.test import get_crawler
 from crawler.followups import CommentPage, Profile, wanted
 from crawler.items import AdPost, Author
 from crawler.platforms.bilibili import BilibiliSpider
+from crawler.platforms.browser import XhrAnswer
 from crawler.platforms.weibo import WeiboSpider, wan_count
 from pipelines.detect import detection_sources, shared_detector
 
@@ -98,11 +99,8 @@ def test_douyin_payloads_parse() -> None:
     page.close = MagicMock(side_effect=lambda: asyncio.sleep(0))
     for name, method in (("douyin_comment_list", s.parse_comments), ("douyin_profile_other", s.parse_profile)):
         request = Request("https://www.douyin.com/video/1", meta={"playwright_page": page})
-        s._xhr.clear()
-        from crawler.platforms.douyin import XhrLog
-
-        log = s._xhr.setdefault(page, XhrLog())
-        log.bodies.put_nowait(json.dumps(fixture(name), ensure_ascii=False))
+        s._log(page).put_nowait(XhrAnswer("https://www.douyin.com/aweme/v1/web/x", 200, {},
+                                          json.dumps(fixture(name), ensure_ascii=False)))
         result = asyncio.run(method(TextResponse(request.url, body=b"<html></html>", request=request,
                                                  encoding="utf-8")))
         if name == "douyin_comment_list":

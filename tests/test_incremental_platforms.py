@@ -9,7 +9,6 @@ real sweeps are in tests/test_incremental.py.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -44,7 +43,7 @@ from tests.simulator.platforms import kuaishou as ks_sim
 from tests.simulator.platforms import xiaohongshu as xhs_sim
 from tests.simulator.platforms.wechat import WechatSite
 from tests.simulator.platforms.douyin import fnv1a
-from tests.test_platforms_xhs_ks import FakePage, ok, run_search
+from tests.test_platforms_xhs_ks import ok, run_search
 from tests.test_platforms_xhs_ks import spider as browser_spider
 
 PLATFORMS = ("bilibili", "xiaohongshu", "kuaishou", "zhihu", "tieba", "wechat")
@@ -182,29 +181,16 @@ def test_kuaishou_known_videos_are_not_items_and_end_the_search() -> None:
     assert [p.post_id for p in out] == ids[-1:]
 
 
-def zhihu_search(sp: ZhihuSpider, bodies: list[Any]) -> tuple[list[Any], FakePage]:
-    """The Zhihu search loop over saved answers, as if its browser page had received them."""
-    page = FakePage()
-    for body in bodies:
-        sp.xhr(page).bodies.put_nowait((200, json.dumps(body)))
-    request = sp.search_request("征信修复")
-    request = request.replace(meta={**request.meta, "playwright_page": page})
-
-    async def collect() -> list[Any]:
-        return [o async for o in sp.parse_search(HtmlResponse(request.url, body=b"", request=request), "征信修复")]
-
-    return asyncio.run(collect()), page
-
-
 def test_zhihu_known_results_cost_nothing_and_end_the_search() -> None:
     data = json.loads(fixture("zhihu_search_v3.json"))  # is_end false
     listed = ["answer_3012345678", "article_671234567", "zvideo_1712345678901234567"]
     sp = make_spider(ZhihuSpider, "https://www.zhihu.com")
     memory = seen(sp, listed)
-    out, page = zhihu_search(sp, [data])
+    out, page = run_search(sp, [ok(data)])
     assert out == [] and memory.paged == [listed] and page.scrolls == 0
+    sp = make_spider(ZhihuSpider, "https://www.zhihu.com")  # a search is read once a run (once())
     seen(sp, listed[:2])
-    out, _ = zhihu_search(sp, [data, {"paging": {"is_end": True}, "data": []}])
+    out, _ = run_search(sp, [ok(data), ok({"paging": {"is_end": True}, "data": []})])
     assert callbacks(out) == ["parse_zvideo"]  # the one unknown result: a zvideo, read from its API
 
 
@@ -246,9 +232,6 @@ class Client:
         self.memory.asked.clear()
         if self.platform in ("xiaohongshu", "kuaishou", "zhihu"):
             data = json.loads(fetch(self.browser_search(keyword, number)).text)
-            if self.platform == "zhihu":
-                listed: list[str] = []
-                return listed, not data["paging"]["is_end"], list(self.spider.results(data, keyword, listed))
             result = self.spider.read_page(data, keyword)
             return result.listed, not result.last, result.results
         out = self.send(self.spider.search_request(keyword, number))

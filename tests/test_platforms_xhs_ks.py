@@ -23,8 +23,10 @@ from scrapy.utils.test import get_crawler
 
 from crawler.items import AdPost, PostGone
 from crawler.platforms.browser import XhrAnswer
+from crawler.platforms.douyin import DouyinSpider
 from crawler.platforms.kuaishou import KuaishouSpider
 from crawler.platforms.xiaohongshu import XiaohongshuSpider, initial_state
+from crawler.platforms.zhihu import ZhihuSpider
 from tests.simulator import Simulator
 from tests.simulator.corpus import KEYWORDS, build_corpus
 from tests.simulator.platforms import kuaishou as ks_sim
@@ -34,10 +36,12 @@ from tests.simulator.platforms.douyin import fnv1a
 FIXTURES = Path(__file__).with_name("fixtures")
 XHS = "https://www.xiaohongshu.com"
 KS = "https://www.kuaishou.com"
+DY = "https://www.douyin.com"
+ZH = "https://www.zhihu.com"
 
 
 def spider(cls: type, **kwargs: Any) -> Any:
-    crawler = get_crawler(cls, {"PLATFORM_ORIGINS": {"xiaohongshu": XHS, "kuaishou": KS},
+    crawler = get_crawler(cls, {"PLATFORM_ORIGINS": {"xiaohongshu": XHS, "kuaishou": KS, "douyin": DY, "zhihu": ZH},
                                 "ADWATCH_PLAYWRIGHT_IDLE_SECONDS": 0.05,
                                 "ADWATCH_REFUSAL_STOP_AFTER": 1})  # recognition here; the policy: test_refusals
     crawler.spider = crawler._create_spider(keywords="征信修复", **kwargs)
@@ -276,15 +280,28 @@ def test_ks_empty_unsigned_and_malformed_answers() -> None:
     assert retry.meta["playwright"] and sp.once("search:征信修复")  # the retried search will be read
 
 
-@pytest.mark.parametrize("cls", [XiaohongshuSpider, KuaishouSpider])
+# An empty last page of each browser-searched platform.
+LAST_PAGE = {XiaohongshuSpider: {"code": 0, "success": True, "data": {"has_more": False, "items": []}},
+             KuaishouSpider: {"result": 1, "feeds": [], "pcursor": "no_more"},
+             DouyinSpider: {"status_code": 0, "data": [], "has_more": 0, "cursor": 10},
+             ZhihuSpider: {"data": [], "paging": {"is_end": True}}}
+
+
+@pytest.mark.parametrize("cls", list(LAST_PAGE))
 def test_an_answer_on_its_way_is_awaited_not_taken_for_a_stall(cls: type) -> None:
     """A loaded machine makes answers slow: an answer the page waits for is awaited far beyond the idle time (the
     search once gave up and lost its last pages); only a page with nothing in flight counts as stalled."""
     sp = spider(cls)
-    last = ({"code": 0, "success": True, "data": {"has_more": False, "items": []}} if cls is XiaohongshuSpider
-            else {"result": 1, "feeds": [], "pcursor": "no_more"})
-    out, _ = run_search(sp, [], late=(20 * sp.cfg.idle_seconds, ok(last)))
+    out, _ = run_search(sp, [], late=(20 * sp.cfg.idle_seconds, ok(LAST_PAGE[cls])))
     assert out == [] and stat(sp, "end_of_results") == 1 and stat(sp, "stalled") is None
+
+
+@pytest.mark.parametrize("cls", list(LAST_PAGE))
+def test_a_page_with_nothing_in_flight_is_a_stall_and_its_search_asked_again(cls: type) -> None:
+    sp = spider(cls)
+    (retry,), page = run_search(sp, [])
+    assert stat(sp, "stalled") == 1 and retry.meta["retry_times"] == 1 and "playwright_page" not in retry.meta
+    assert page.closed and sp.once("search:征信修复")  # the retried search will be read, on a new page
 
 
 def detail_response(name: str, photo_id: str) -> TextResponse:

@@ -1,8 +1,9 @@
 """What the spiders of script-signed platforms share: a real browser page per search, and the answers it receives.
 
-Xiaohongshu (x-s / x-t) and Kuaishou (``__NS_hxfalcon``) sign their API requests in the page's own script, so these
-spiders never call the search API themselves: they load the platform's search page in Chromium (scrapy-playwright),
-record the API answers the page receives (status, headers, body), and scroll for more. No signing code is shipped.
+Xiaohongshu (x-s / x-t), Kuaishou (``__NS_hxfalcon``), Douyin (``a_bogus``) and Zhihu (``x-zse-96``) sign their API
+requests in the page's own script, so these spiders never call the search API themselves: they load the platform's
+search page in Chromium (scrapy-playwright), record the API answers the page receives (status, headers, body), and
+scroll for more. No signing code is shipped.
 
 Resuming (``-s JOBDIR=…``): a search is one browser page whose progress cannot be queued, so search requests are never
 dropped by the duplicate filter (``dont_filter``) and a keyword counts as searched only once its last page was read
@@ -181,9 +182,11 @@ class BrowserSearchSpider(PlatformSpider):
                     yield self.refused_search(reason, response, keyword)
                     return
                 if data is None:
-                    # The page script retries by itself; its retry is the next answer.
-                    self.warn_once("malformed", "%s: malformed search answer for %r (the page retries)", self.name,
-                                   keyword)
+                    # The page script retries by itself; its retry is the next answer. An empty body is what an
+                    # unsigned (or silently refused) request gets: counted apart, it says the page's signing failed.
+                    kind = "malformed" if answer.body.strip() else "empty_response"
+                    self.warn_once(kind, "%s: %s search answer for %r (the page retries)", self.name,
+                                   kind.replace("_response", ""), keyword)
                     more = False
                     continue
                 outcome = self.read_page(data, keyword)
@@ -260,7 +263,8 @@ class BrowserSearchSpider(PlatformSpider):
             waited += step
             if not log.in_flight:  # time spent waiting for an answer on its way is not idleness
                 idle += step
-        return None
+        # An answer that landed as the last wait timed out (its request no longer in flight) is not lost to a stall.
+        return None if log.answers.empty() else log.answers.get_nowait()
 
     def xhr_log(self, page: Page) -> XhrLog:
         return self._xhr.setdefault(page, XhrLog())

@@ -1,151 +1,70 @@
 """Douyin (web): the search page runs in a browser, whose script fetches signed ``general/search/single`` XHRs.
 
 Requests to the search API need a signature (``a_bogus``) computed by the page's own script, so the spider does
-not call the API itself: it loads ``/search/{keyword}`` in Chromium (scrapy-playwright), records the XHR
-responses the page receives, and scrolls to make the page load more until ``has_more`` is 0.
+not call the API itself: it loads ``/search/{keyword}`` in Chromium and reads the answers the page receives,
+scrolling for more until ``has_more`` is 0 (the search loop, its waiting and resuming: :mod:`crawler.platforms.browser`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
-from playwright.async_api import Page
-from playwright.async_api import Response as PageResponse
 from scrapy.http import Request, Response
 
 from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost
-from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
-from crawler.platforms.base import PlatformSpider
+from crawler.platforms.browser import BrowserSearchSpider, ResultPage, XhrAnswer
+from crawler.platforms.followup_pages import FollowupPages
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/aweme/v1/web/general/search/single"
 COMMENT_API = "/aweme/v1/web/comment/list/"
 PROFILE_API = "/aweme/v1/web/user/profile/other/"
 # Douyin's interstitial verification page (served instead of the search page when it suspects a bot).
-# Idle periods (ADWATCH_PLAYWRIGHT_IDLE_SECONDS each) to sit out before a page that still has more counts as stalled.
-STALL_WAITS = 4
 VERIFY_PAGE_MARKERS = ("验证码中间页", 'id="captcha_container"', "verify.snssdk.com")
 
 
-class XhrLog:
-    """The search API bodies one browser page received, in order, with a wake-up for the next one."""
-
-    def __init__(self) -> None:
-        self.bodies: asyncio.Queue[str] = asyncio.Queue()
-
-    async def next(self, timeout: float) -> str | None:
-        try:
-            return await asyncio.wait_for(self.bodies.get(), timeout)
-        except TimeoutError:
-            return None
+def verify_page(response: Response) -> bool:
+    return any(marker in response.text for marker in VERIFY_PAGE_MARKERS)
 
 
-class DouyinSpider(PlatformSpider):
+class DouyinSpider(FollowupPages, BrowserSearchSpider):
     """Searches www.douyin.com in a real browser page and reads the results from its XHRs."""
 
     name = "douyin"
-    custom_settings = {"DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._xhr: dict[Page, XhrLog] = {}
+    xhr_paths = (SEARCH_API,)
 
     def search_request(self, keyword: str, page: int = 1) -> Request:
-        return Request(
-            f"{self.cfg.origin}/search/{quote(keyword)}?type=general",
-            callback=self.parse_search,
-            errback=self.close_page,
-            cb_kwargs={"keyword": keyword},
-            meta={
-                "playwright": True,
-                "playwright_include_page": True,
-                # By name (not a bound method) so the request stays serialisable for JOBDIR.
-                "playwright_page_event_handlers": {"response": "on_page_response"},
-            },
-        )
+        return self.browser_request(f"{self.cfg.origin}/search/{quote(keyword)}?type=general", self.parse_search,
+                                    keyword=keyword)
 
-    async def on_page_response(self, response: PageResponse) -> None:
-        if SEARCH_API not in response.url:
-            return
-        try:
-            body = await response.text()
-        except Exception:  # the page navigated away or the body was cut: an empty body is counted below
-            body = ""
-        self._xhr.setdefault(response.frame.page, XhrLog()).bodies.put_nowait(body)
+    def page_refusal(self, response: Response) -> str | None:
+        return "captcha" if verify_page(response) else None
 
-    async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
-        page: Page = response.meta["playwright_page"]
-        log = self._xhr.setdefault(page, XhrLog())
-        pages = 0
-        waits = 0
-        try:
-            if any(marker in response.text for marker in VERIFY_PAGE_MARKERS):
-                yield self.refused("captcha", response)
-                return
-            while True:
-                body = await log.next(self.cfg.idle_seconds)
-                if body is None and waits < STALL_WAITS:
-                    # A slow machine or a slow page, not the end: the page said has_more, so nudge it again.
-                    waits += 1
-                    self.count("slow_page")
-                    await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-                    continue
-                if body is None:
-                    self.count("stalled")  # no more results arrived; what we have is kept
-                    break
-                waits = 0
-                if not body.strip():
-                    self.count("empty_response")  # an unsigned or refused request: 200 with no body
-                    continue
-                try:
-                    data = json.loads(body)
-                except ValueError:
-                    # The page script retries by itself; its retry is the next body.
-                    self.warn_once("malformed", "douyin: malformed search JSON for %r (the page retries)", keyword)
-                    continue
-                if traverse(data, "search_nil_info", "search_nil_type") == "verify_check":
-                    yield self.refused("captcha", response)
-                    return
-                pages += 1
-                self.count("pages")
-                listed: list[str] = []
-                for card in traverse(data, "data", expected=list) or []:
-                    aweme = traverse(card, "aweme_info") or traverse(card, "aweme_mix_info", "mix_items", 0)
-                    if not isinstance(aweme, dict):
-                        continue
-                    if traverse(aweme, "status", "is_delete"):
-                        self.count("deleted")
-                        continue
-                    if traverse(aweme, "status", "private_status") in (1, 2):
-                        self.count("private")
-                        continue
-                    listed.append(aweme_id := str(aweme.get("aweme_id") or ""))
-                    if self.is_due(aweme_id, keyword):
-                        yield self.post(aweme, keyword)
-                if not as_int(data.get("has_more")):
-                    self.count("end_of_results")
-                    break
-                if not self.keep_paging(keyword, listed):
-                    break
-                if pages >= self.cfg.max_pages:
-                    self.count("max_pages_reached")
-                    break
-                await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-        finally:
-            self._xhr.pop(page, None)
-            await page.close()
+    def refusal(self, answer: XhrAnswer, data: Any) -> str | None:
+        return "captcha" if traverse(data, "search_nil_info", "search_nil_type") == "verify_check" else None
 
-    async def close_page(self, failure: Any) -> None:
-        page = failure.request.meta.get("playwright_page")
-        if page is not None:
-            self._xhr.pop(page, None)
-            await page.close()
+    def read_page(self, data: Any, keyword: str) -> ResultPage | None:
+        posts: list[AdPost] = []
+        listed: list[str] = []
+        for card in traverse(data, "data", expected=list) or []:
+            aweme = traverse(card, "aweme_info") or traverse(card, "aweme_mix_info", "mix_items", 0)
+            if not isinstance(aweme, dict):
+                continue
+            if traverse(aweme, "status", "is_delete"):
+                self.count("deleted")
+                continue
+            if traverse(aweme, "status", "private_status") in (1, 2):
+                self.count("private")
+                continue
+            listed.append(aweme_id := str(aweme.get("aweme_id") or ""))
+            if self.is_due(aweme_id, keyword):
+                posts.append(self.post(aweme, keyword))
+        return ResultPage(posts, not as_int(traverse(data, "has_more")), listed)
 
     def post(self, aweme: dict[str, Any], keyword: str) -> AdPost:
         aweme_id = aweme.get("aweme_id")
@@ -195,7 +114,7 @@ class DouyinSpider(PlatformSpider):
                        cb_kwargs={"post_id": post_id}, meta={"handle_httpstatus_list": [404]})
 
     def parse_video_page(self, response: Response, post_id: str) -> Iterator[Any]:
-        if any(marker in response.text for marker in VERIFY_PAGE_MARKERS):
+        if verify_page(response):
             yield self.refused("captcha", response)
             return
         raw = response.css("script#RENDER_DATA::text").get()
@@ -212,49 +131,34 @@ class DouyinSpider(PlatformSpider):
             return
         yield self.post(aweme, None)
 
-
     # --- follow-ups: the video page's comment list, the user page's profile (both read from the browser) ------
-    def _page_request(self, url: str, callback: Any) -> Request:
-        return Request(url, callback=callback, errback=self.close_page, dont_filter=True, meta={
-            "playwright": True, "playwright_include_page": True,
-            "playwright_page_event_handlers": {"response": "on_followup_response"}})
+    followup_xhr_paths = (COMMENT_API, PROFILE_API)
 
     def comments_request(self, post: AdPost) -> Request | None:
         """The video page: its script fetches (and signs) ``/aweme/v1/web/comment/list/?aweme_id=…``."""
-        return self._page_request(f"{self.cfg.origin}/video/{post.post_id}", self.parse_comments)
+        return self.followup_page(f"{self.cfg.origin}/video/{post.post_id}", self.parse_comments)
 
     def profile_request(self, post: AdPost) -> Request | None:
         """The user page (``author.url`` = ``/user/{sec_uid}``): its script fetches ``user/profile/other``."""
         url = post.author.url
-        return self._page_request(url, self.parse_profile) if url and "/user/" in url else None
-
-    async def on_followup_response(self, response: PageResponse) -> None:
-        if COMMENT_API not in response.url and PROFILE_API not in response.url:
-            return
-        try:
-            body = await response.text()
-        except Exception:  # the page closed or the body was cut: counted as empty by the parser
-            body = ""
-        self._xhr.setdefault(response.frame.page, XhrLog()).bodies.put_nowait(body)
+        return self.followup_page(url, self.parse_profile) if url and "/user/" in url else None
 
     async def _followup_json(self, response: Response) -> Any:
         """The JSON the page's own XHR received; ``refused()``'s answer on a verification page; None if none came."""
-        page: Page = response.meta["playwright_page"]
+        verify = verify_page(response)
+        answer = await self.followup_answer(response, wait=not verify)  # closes the page
+        if verify:
+            return self.refused("captcha", response)
+        if answer is None:
+            return None  # counted by followup_answer
+        if not answer.body:
+            self.count("followup_empty")
+            return None
         try:
-            if any(marker in response.text for marker in VERIFY_PAGE_MARKERS):
-                return self.refused("captcha", response)
-            body = await self._xhr.setdefault(page, XhrLog()).next(self.cfg.idle_seconds * STALL_WAITS)
-            if not body:
-                self.count("followup_empty")
-                return None
-            try:
-                return json.loads(body)
-            except ValueError:
-                self.warn_once("malformed", "douyin: malformed follow-up JSON on %s", response.url)
-                return None
-        finally:
-            self._xhr.pop(page, None)
-            await page.close()
+            return json.loads(answer.body)
+        except ValueError:
+            self.warn_once("malformed", "douyin: malformed follow-up JSON on %s", response.url)
+            return None
 
     async def parse_comments(self, response: Response) -> Any:
         data = await self._followup_json(response)

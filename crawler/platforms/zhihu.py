@@ -8,21 +8,18 @@ JSON). Single posts (``scrapy add-url``): the answer / article page's ``js-initi
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from parsel import Selector
-from playwright.async_api import Page
 from scrapy.http import Request, Response
 
 from crawler.followups import CommentPage, Profile
 from crawler.items import AdPost, Author
-from crawler.platforms.base import PlatformSpider
+from crawler.platforms.browser import BrowserSearchSpider, ResultPage, XhrAnswer
 from crawler.platforms.followup_pages import FollowupPages
-from crawler.platforms.zhihu_browser import BrowserSearch
-from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
 from crawler.utils import CN_TZ, as_int, counts, traverse
 
 SEARCH_API = "/api/v4/search_v3"
@@ -67,16 +64,14 @@ def epoch(value: Any) -> datetime | None:
     return datetime.fromtimestamp(seconds, CN_TZ) if seconds else None
 
 
-class ZhihuSpider(FollowupPages, BrowserSearch, PlatformSpider):
-    """Searches www.zhihu.com in a real browser page and reads the results from its XHRs."""
+class ZhihuSpider(FollowupPages, BrowserSearchSpider):
+    """Searches www.zhihu.com in a real browser page and reads the results from its XHRs
+    (the search loop, its waiting and resuming: :mod:`crawler.platforms.browser`)."""
 
     name = "zhihu"
     html_text = True
-    xhr_path = SEARCH_API
-    # Every wait is for an answer the page will send (the first page, or the next one after a scroll while
-    # ``paging.is_end`` is false), so it is generous: a loaded machine must not cut a keyword short.
-    answer_timeout = 30.0
-    custom_settings = {"DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS, "HTTPERROR_ALLOWED_CODES": [401, 403, 404]}
+    xhr_paths = (SEARCH_API,)
+    custom_settings = {**BrowserSearchSpider.custom_settings, "HTTPERROR_ALLOWED_CODES": [401, 403, 404]}
     url_patterns = (
         r"https?://(?:www\.)?zhihu\.com/question/\d+/(?P<id>answer/\d+)/?(?:[?#].*)?",
         r"https?://zhuanlan\.zhihu\.com/(?P<id>p/\d+)/?(?:[?#].*)?",
@@ -95,41 +90,20 @@ class ZhihuSpider(FollowupPages, BrowserSearch, PlatformSpider):
 
     # --- search ----------------------------------------------------------------------------------------
     def search_request(self, keyword: str, page: int = 1) -> Request:
-        return Request(f"{self.cfg.origin}/search?type=content&q={quote(keyword)}", callback=self.parse_search,
-                       errback=self.close_page, cb_kwargs={"keyword": keyword}, meta=self.browser_meta())
+        return self.browser_request(f"{self.cfg.origin}/search?type=content&q={quote(keyword)}", self.parse_search,
+                                    keyword=keyword)
 
-    async def parse_search(self, response: Response, keyword: str) -> AsyncIterator[Any]:
-        page: Page = response.meta["playwright_page"]
-        pages = 0
-        try:
-            if UNHUMAN in response.url:
-                yield self.refused("captcha", response)
-                return
-            async for status, body in self.answers(page, max(self.answer_timeout, self.cfg.idle_seconds)):
-                try:
-                    data = json.loads(body)
-                except ValueError:  # the page script asks again by itself; its retry is the next body
-                    self.warn_once("malformed", "zhihu: malformed search JSON for %r (the page retries)", keyword)
-                    continue
-                if reason := self.refusal_reason(status, data):
-                    yield self.refused(reason, response)
-                    return
-                pages += 1
-                self.count("pages")
-                listed: list[str] = []
-                for out in self.results(data, keyword, listed):
-                    yield out
-                if traverse(data, "paging", "is_end", default=True) is not False:
-                    self.count("end_of_results")
-                    return
-                if pages >= self.cfg.max_pages:
-                    self.count("max_pages_reached")
-                    return
-                if not self.keep_paging(keyword, listed):
-                    return
-                await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-        finally:
-            await self.release(page)
+    def page_refusal(self, response: Response) -> str | None:
+        return "captcha" if UNHUMAN in response.url else None
+
+    def refusal(self, answer: XhrAnswer, data: Any) -> str | None:
+        # An answer that is not JSON is no verdict: the page script asks again by itself.
+        return None if data is None else self.refusal_reason(answer.status, data)
+
+    def read_page(self, data: Any, keyword: str) -> ResultPage | None:
+        listed: list[str] = []
+        results = list(self.results(data, keyword, listed))
+        return ResultPage(results, traverse(data, "paging", "is_end", default=True) is not False, listed)
 
     @staticmethod
     def refusal_reason(status: int, data: Any) -> str | None:
