@@ -161,6 +161,7 @@ class Scorer:
         per_category: dict[str, float] = {}
         hints: dict[str, float] = {}
         strongest = 0.0
+        said = 0.0  # the strongest service term or promised outcome said, not quoted (news quotes ad slogans)
         quoted = False
         for key, (weight, at, weak) in best.items():
             if weak and not support:
@@ -168,6 +169,8 @@ class Scorer:
             kind = kinds[key]
             missed[kind] *= 1.0 - weight
             category = matches[at].category
+            if kind in (CATEGORY, OUTCOME) and not matches[at].quoted:
+                said = max(said, weight)
             if kind == CATEGORY:
                 quoted = quoted or matches[at].quoted
                 strongest = max(strongest, weight)
@@ -196,24 +199,28 @@ class Scorer:
         # Applied after the model, which reads such a unit first and may call it harmless.
         short_pitch = (
             length <= PITCH_SHORT_CHARS and (bool(ev[CONTEXT]) or bool(per_category) or unit != POST)
-            and max(ev[OUTCOME], strongest) >= PITCH_MIN_OUTCOME and called
+            and said >= PITCH_MIN_OUTCOME and called
             and ev[NEGATIVE] < PITCH_SHORT_MAX_WARNING
         )
         verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
         # The model reads units with debt / credit wording, and units that call the reader to act (a contact; a
         # comment's or bio's call to action) whatever they say: the offer may be worded in ways no list holds
         # ("那些电话都会停下", "一周内让它彻底消失").
-        reached = bool(contact_kinds) or (unit != POST and ev[CTA] >= SHORT_MIN_CTA)
+        # Round 4: a post's call to action ("扣1", "私我") is read too, and so is an offer without one (under a
+        # post or on a profile the thread is the situation: "有记录也能下"): the model decides on the wording.
+        reached = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
         if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME] or reached):
             situation = bool(ev[CONTEXT]) or bool(hints)
-            # A pitch has all three parts: a situation (or a service named), a promised outcome (or the service
-            # itself) and a call to action or contact; and it does not read as a warning.
-            # The outcome may be worded in ways no pattern lists ("报告上的红字可以去掉"): with a situation and a
-            # call to action the model reads the wording itself.
-            pitch = bool(
-                (situation or per_category or unit != POST or contact_kinds)
-                and (ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category))) and ev[NEGATIVE] < PITCH_MAX_WARNING
+            # A pitch has two of its three parts at least — a situation (or a service named; under a post or on a
+            # profile, the thread's), a promised outcome (or the service itself) and a call to action or contact —
+            # and does not read as a warning. The outcome may be worded in ways no pattern lists ("报告上的红字
+            # 可以去掉"), the situation too ("手机零未接"): the model reads the wording itself; a unit with nothing
+            # but a call to action ($plain) is flagged only when the model is sure.
+            parts = (
+                bool(situation or per_category or unit != POST) + bool(ev[OUTCOME] or per_category)
+                + bool(ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category)))
             )
+            pitch = (parts >= 2 or reached) and ev[NEGATIVE] < PITCH_MAX_WARNING
             flagged = score >= self.threshold
             # The model runs only where it can change the verdict: to overrule a lexicon flag that has no contact,
             # or to flag a pitch the lexicon did not (most posts need neither: their cost stays the lexicon's).
