@@ -45,6 +45,7 @@ VETO = 0.08  # below this model probability a lexicon flag without contact is ov
 # when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
 PLAIN_MIN = 0.8
 POST = "post"
+PERSONAL_CONTACTS = frozenset({"wechat", "qq", "telegram"})
 
 
 def unit_of(source: str) -> str:
@@ -220,7 +221,11 @@ class Scorer:
                 bool(situation or per_category or unit != POST) + bool(ev[OUTCOME] or per_category)
                 + bool(ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category)))
             )
-            pitch = (parts >= 2 or reached) and ev[NEGATIVE] < PITCH_MAX_WARNING
+            # A story that passes on a helper's own id ("可以加他：…") is read whatever warning words it tells
+            # (被骗, 拉黑, 骗局 …): warnings and news do not hand out personal ids; the model weighs the words.
+            pitch = (parts >= 2 or reached) and (
+                ev[NEGATIVE] < PITCH_MAX_WARNING or not contact_kinds.isdisjoint(PERSONAL_CONTACTS)
+            )
             flagged = score >= self.threshold
             # The model runs only where it can change the verdict: to overrule a lexicon flag that has no contact,
             # or to flag a pitch the lexicon did not (most posts need neither: their cost stays the lexicon's).
