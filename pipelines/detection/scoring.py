@@ -43,7 +43,7 @@ PITCH_SHORT_MAX_WARNING = 0.3
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
 # A unit read only for its contact or call to action (no service, situation or outcome: "$plain") is an ad only
 # when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
-PLAIN_MIN = 0.65
+PLAIN_MIN = 0.75
 POST = "post"
 PERSONAL_CONTACTS = frozenset({"wechat", "qq", "telegram"})
 
