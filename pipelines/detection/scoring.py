@@ -158,6 +158,17 @@ class Scorer:
             # (not initials) support each other ("ting cui … tong xun lu").
             spoken = {key for key, (_, at, weak) in best.items() if weak and matches[at].via != "initials"}
             support = len(spoken) >= 2
+        allowed: set[int] = set()
+        if not support and (contact_kinds or any(
+            not weak and kinds[key] == CTA and weight >= SHORT_MIN_CTA for key, (weight, _, weak) in best.items()
+        )):
+            # A two-character homophone written in characters that is no word of its own (征新, 吹收: words such as
+            # 预期 were dropped when matching) is a disguise, not a coincidence, when the unit calls the reader.
+            # Written as one word: two characters side by side (not "优化、百度" read across the comma as 花呗).
+            allowed = {
+                key for key, (_, at, weak) in best.items()
+                if weak and matches[at].via == "homophone" and len(matches[at].written) == len(matches[at].term)
+            }
         missed = {CATEGORY: 1.0, CTA: 1.0, CONTEXT: 1.0, NEGATIVE: 1.0, OUTCOME: 1.0}
         per_category: dict[str, float] = {}
         hints: dict[str, float] = {}
@@ -165,7 +176,7 @@ class Scorer:
         said = 0.0  # the strongest service term or promised outcome said, not quoted (news quotes ad slogans)
         quoted = False
         for key, (weight, at, weak) in best.items():
-            if weak and not support:
+            if weak and not support and key not in allowed:
                 continue
             kind = kinds[key]
             missed[kind] *= 1.0 - weight
