@@ -23,16 +23,19 @@ BLIND2 = EVAL / "blind2"
 PARTS2 = ("part_c.yaml", "part_d.yaml")
 # Round 3 (contacts cut apart, pinyin in pieces, the model on units with a contact; tuned on v1 + v2): v2 P 0.978
 # R 0.937 — a tuned-on figure, not a blind one.
-FLOORS2 = (0.96, 0.92)
+# Round 4 (a wider model reading, tuned on v1-v3; still not blind): v2 P 0.973 R 0.969.
+FLOORS2 = (0.96, 0.95)
 # v3: written while round 3 was tuned on v1 + v2; scored once, blind, after round 3: P 0.983 R 0.908.
 BLIND3 = EVAL / "blind3"
 PARTS3 = ("part_e.yaml", "part_f.yaml")
-FLOORS3 = (0.97, 0.89)
+# Round 4 (tuned on it, so no longer blind): v3 P 0.995 R 0.969.
+FLOORS3 = (0.97, 0.95)
 # First score of blind set v1 (2026-11-30, merged wave-2 detector): precision 0.977, recall 0.495, contacts R 0.71.
 FLOOR_PRECISION = 0.97
 # blind v1 after it was released as development data (2026-11-30): 0.893; after round 3 (tuned on it): P 1.000
 # R 0.924, floor that − 0.02.
-FLOOR_RECALL = 0.90
+# Round 4: P 0.993 R 0.950.
+FLOOR_RECALL = 0.93
 
 
 @pytest.mark.parametrize(("folder", "parts"), [(BLIND, PARTS), (BLIND2, PARTS2), (BLIND3, PARTS3)])

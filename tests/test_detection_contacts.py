@@ -168,7 +168,18 @@ def test_plain_words_after_a_label_are_not_wechat_ids(text: str) -> None:
         ("Q：2✂8✂5✂1✂2✂3✂4✂5✂6", "qq", "285123456"),
         ("纸飞机 @ chandan_pro", "telegram", "@chandan_pro"),
         ("Tele @chandan_pro", "telegram", "@chandan_pro"),
+        # round 4: labels as people type them, circled digits, short ids after a WeChat label itself
+        ("先办再说，Q号：⑦⑦④⑨⓪②③⑥⑧", "qq", "774902368"),
+        ("他的QQ是 2716390548，说我介绍的", "qq", "2716390548"),
+        ("花的都能看看，v一下：l-o-a-n-k-u-a-i-9-9", "wechat", "loankuai99"),
+        ("停*止*催*收，加*V*：*t*c*8*8*8", "wechat", "tc888"),
+        ("薇：dk168", "wechat", "dk168"),
     ],
 )
 def test_numbers_and_handles_in_disguise(text: str, kind: str, value: str) -> None:
     assert values(text, kind) == [value]
+
+
+@pytest.mark.parametrize("text", ["微：hello", "v: abcde", "加 ab123", "我的q号是不是丢了", "微信是我的好友"])
+def test_short_words_after_labels_are_not_ids(text: str) -> None:
+    assert values(text, "wechat") == [] and values(text, "qq") == []

@@ -172,3 +172,23 @@ def test_short_pitch_in_a_comment_and_a_bio() -> None:
         assert any(u.unit == source and u.flagged for u in d.units)
     for source, text in [("comment:0", "我也是征信花了，同问怎么办"), ("bio", "考研上岸｜记录生活")]:
         assert not detector.detect([(source, text)]).flagged
+
+
+def test_round4_calls_stories_and_homophones_open_the_reading(detector: Detector) -> None:
+    """Round 4: where the contact is kept, a story passing its helper's id on whatever warning words it tells,
+    a non-word homophone of a two-character term beside a call to action — and their harmless neighbours."""
+    ads = [
+        "逾期的记录，找对人三天就没了。联系方式在主页，我一个个回",
+        "之前也怕被骗，后来找的这个团队真的谈下来了，分了60期，罚息全免。需要的可以加他：vx huizhang_2024",
+        "蒸信花了也别急，我们帮你弄，私我",
+    ]
+    for text in ads:
+        d = detector.detect([("text", text)])
+        assert d.flagged, d.explanation
+    harmless = [
+        "网站SEO优化、百度推广，专业团队一对一服务，加微信 seo_youhua 了解",  # 化、百 is no 花呗
+        "徒步被困在河对岸，救援队把我们一个个拉上岸，感谢蓝天救援队",
+        "今天天气真好，加微信 abc_1234 一起去爬山",
+    ]
+    for text in harmless:
+        assert not detector.detect([("text", text)]).flagged, text

@@ -17,7 +17,7 @@ from pipelines.detection.phonetic import split_pinyin
 
 _SEP = r"[\s\-.·•*/|~_,，、—–]{0,3}"  # what people put between the digits of a number
 _COLON = (
-    r"\s*(?:号|号码|id|搜|搜索|了解|咨询|详聊|(?:联系|找|加)(?:我们|他们|她们|我|他|她)?|备注)?\s*[:：=]?"
+    r"\s*(?:号?是|一下|号|号码|id|搜|搜索|了解|咨询|详聊|(?:联系|找|加)(?:我们|他们|她们|我|他|她)?|备注)?\s*[:：=]?"
     r"\s*[+＋➕]?\s*"
 )
 
@@ -27,7 +27,7 @@ HOTLINE = re.compile(rf"(?<![0-9])((?:400|800)(?:{_SEP}[0-9]){{7}}|0[1-9][0-9]{{
 # badge before a colon, and the slang of the trade (卫星 / 🛰 "satellite", 小绿泡泡 "little green bubble").
 _WECHAT_LABEL = (
     r"(?:[微威薇]\s?xin(?![a-z])|微信号?|威信|薇信|薇心|徽信号?|威亻言|v信|(?<![a-z])(?:vx|wx|wechat|wei\s?xin|[vw]\s[x×](?![a-z]))|薇|徽"
-    r"|(?<=加)[微威](?!信)|(?<=[加+＋➕])v|(?<![a-z0-9])v(?=\s*[:：❤]|\s+[a-z])|[微威](?=\s*[:：❤]|\s+[a-z])"
+    r"|(?<=加)[微威](?!信)|(?<=[加+＋➕])v|(?<![a-z0-9])v(?=\s*(?:一下|我)?\s*[:：❤]|\s+[a-z])|[微威](?=\s*[:：❤]|\s+[a-z])"
     r"|卫星|🛰|小绿泡泡搜?|🆔|加我(?=\s*[:：])|jia(?<![a-z]jia)\s?(?:wei|v)(?=\s*[:：])"
     r"|wei(?<![a-z]wei)(?=\s*[:：]))[❤💚]?"
 )
@@ -48,7 +48,7 @@ WECHAT_SPELLED = re.compile(
     _WECHAT_LABEL + _COLON + r"((?:[a-z0-9_][\s.\-一·]){4,19}[a-z0-9_])(?![a-z0-9_])"
 )
 QQ = re.compile(
-    r"(?:(?<![a-z])q\s?q|扣\s?扣|企鹅号?|球球|🐧|(?<=[加+＋➕])q|(?<![a-z0-9])q(?=群?\s*[:：]?\s*[1-9]))(?:群)?"
+    r"(?:(?<![a-z])q\s?q|扣\s?扣|企鹅号?|球球|🐧|(?<=[加+＋➕])q|(?<![a-z0-9])q(?=[群号]?\s*[:：]?\s*[1-9]))[群号]?"
     + _COLON + r"([1-9](?:[\s\-]?[0-9]){4,11})(?![0-9])"
 )
 TELEGRAM = re.compile(
@@ -124,12 +124,14 @@ def _find(light: Mapped, original: str, source: str) -> list[Contact]:
     wechat = not tells.isdisjoint(WECHAT_TELLS)
     if wechat:
         for m in WECHAT.finditer(text):
-            value, end = _joined(m)
+            value, end = _joined(m, SHORT_ID)
             if value:
                 add("wechat", value, m.start(), end)
         for m in WECHAT_SPELLED.finditer(text):
             value = re.sub(r"[\s.\-一·]", "", m.group(1))
-            if value[0].isalpha() and 6 <= len(value) <= 20:
+            if value[0].isalpha() and (6 <= len(value) <= 20 or SHORT_ID.fullmatch(value)):
+                # The same id read as written (``l-o-a-n-9-9``) is this one cut apart: keep only the joined one.
+                found[:] = [c for c in found if c.kind != "wechat" or c.value.replace("-", "") != value]
                 add("wechat", value, m.start(), m.end())
     if not tells.isdisjoint(ADD_TELLS) or "add" in text or "contact" in text:
         taken = {c.value for c in found}
@@ -151,9 +153,15 @@ def _find(light: Mapped, original: str, source: str) -> list[Contact]:
     return found
 
 
-def _joined(m: re.Match[str]) -> tuple[str | None, int]:
+# After a WeChat label itself (微 / 薇 / V：), five characters with a digit or an underscore are an id too
+# (dk168, tc888: outfits shorten ids on posters), though WeChat asks for six.
+SHORT_ID = re.compile(r"(?=[a-z][a-z0-9_-]{4}$)[a-z-]*[0-9_][a-z0-9_-]*")
+
+
+def _joined(m: re.Match[str], short: re.Pattern[str] | None = None) -> tuple[str | None, int]:
     """The id a label is followed by, its pieces joined where they belong together (a piece that starts with a
-    digit or an underscore, a piece after an underscore, pinyin syllables of one name), and where it ends."""
+    digit or an underscore, a piece after an underscore, pinyin syllables of one name), and where it ends;
+    ``short``: what a five-character id must look like to count (None: no five-character id alone)."""
     pieces = m.group(1).split(" ")
     value = pieces[0]
     spoken = _is_pinyin(value)
@@ -163,7 +171,7 @@ def _joined(m: re.Match[str]) -> tuple[str | None, int]:
             break
         value += piece
         end += 1 + len(piece)
-    if len(value) > 20 or len(value) < (6 if value == pieces[0] else 5):
+    if len(value) > 20 or len(value) < (6 if value == pieces[0] and not (short and short.fullmatch(value)) else 5):
         return None, end
     return value, end
 

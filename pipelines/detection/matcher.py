@@ -34,10 +34,15 @@ class Matcher:
         # alternation of all of them loses (measured: half the time).
         self.patterns = [(p.regex.finditer, p.term) for p in lexicon.patterns]
         self.ungated: list[int] = []  # patterns with no extractable gate: run whenever a term was found
+        # Of those, the ones written in latin letters only (English phrasings) can match only a text that holds
+        # some: a Chinese text is spared them.
+        self.ungated_cjk: list[int] = []
         for i, pattern in enumerate(lexicon.patterns):
             gate = required_literals(pattern.regex)
             if gate is None:
                 self.ungated.append(i)
+                if not _LATIN_ONLY.fullmatch(pattern.regex.pattern):
+                    self.ungated_cjk.append(i)
                 continue
             for literal in gate:
                 entries.setdefault(literal, (None, False, []))[2].append(i)
@@ -85,7 +90,7 @@ class Matcher:
         if not gated:
             opened = set(range(len(self.patterns)))
         elif self.ungated:
-            opened.update(self.ungated)
+            opened.update(self.ungated if _LATIN.search(text) else self.ungated_cjk)
         patterns, pattern_ids = self.patterns, self._pattern_ids
         for i in sorted(opened) if len(opened) > 1 else opened:
             finditer = patterns[i][0]
@@ -99,6 +104,12 @@ class Matcher:
             start, neg_end, i = hits[0]
             return [(start, -neg_end, i)]
         return _drop_contained(hits, self._is_category)
+
+
+_LATIN = re.compile("[a-z]")
+# A pattern that can match only latin letters and digits (and the regex syntax around them): no character above
+# ASCII, no "." and no escape but \d that could stand for one.
+_LATIN_ONLY = re.compile(r"(?:[a-z?:()|*+{},0-9]|\\d)*")
 
 
 def required_literals(regex: re.Pattern[str]) -> frozenset[str] | None:

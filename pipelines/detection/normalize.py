@@ -127,7 +127,11 @@ INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\
 PLUS_SIGNS = "+＋➕﹢⊕✚"
 
 # Characters used as separators though they are letters (丶 丨 are CJK strokes) and look-alike glyphs.
-GLYPHS = {**dict.fromkeys("丶丨丿乀亅ㄧ〡", " "), "歀": "款", "凊": "清"}
+# Strokes that cut words apart, and the bopomofo letters of 注音文 (火星文 writes "停息ㄋ分期ㄋ", "还ㄅ上": sound
+# letters for particles), read as separators.
+GLYPHS = {
+    **dict.fromkeys("丶丨丿乀亅〡", " "), **dict.fromkeys(map(chr, range(0x3105, 0x3130)), " "), "歀": "款", "凊": "清",
+}
 
 # Digit words used to spell phone / QQ numbers; only converted inside runs (see digit_words).
 DIGIT_WORDS = {

@@ -43,8 +43,9 @@ PITCH_SHORT_MAX_WARNING = 0.3
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
 # A unit read only for its contact or call to action (no service, situation or outcome: "$plain") is an ad only
 # when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
-PLAIN_MIN = 0.8
+PLAIN_MIN = 0.75
 POST = "post"
+PERSONAL_CONTACTS = frozenset({"wechat", "qq", "telegram"})
 
 
 def unit_of(source: str) -> str:
@@ -157,17 +158,31 @@ class Scorer:
             # (not initials) support each other ("ting cui … tong xun lu").
             spoken = {key for key, (_, at, weak) in best.items() if weak and matches[at].via != "initials"}
             support = len(spoken) >= 2
+        allowed: set[int] = set()
+        if not support and (contact_kinds or any(
+            not weak and kinds[key] == CTA and weight >= SHORT_MIN_CTA for key, (weight, _, weak) in best.items()
+        )):
+            # A two-character homophone written in characters that is no word of its own (征新, 吹收: words such as
+            # 预期 were dropped when matching) is a disguise, not a coincidence, when the unit calls the reader.
+            # Written as one word: two characters side by side (not "优化、百度" read across the comma as 花呗).
+            allowed = {
+                key for key, (_, at, weak) in best.items()
+                if weak and matches[at].via == "homophone" and len(matches[at].written) == len(matches[at].term)
+            }
         missed = {CATEGORY: 1.0, CTA: 1.0, CONTEXT: 1.0, NEGATIVE: 1.0, OUTCOME: 1.0}
         per_category: dict[str, float] = {}
         hints: dict[str, float] = {}
         strongest = 0.0
+        said = 0.0  # the strongest service term or promised outcome said, not quoted (news quotes ad slogans)
         quoted = False
         for key, (weight, at, weak) in best.items():
-            if weak and not support:
+            if weak and not support and key not in allowed:
                 continue
             kind = kinds[key]
             missed[kind] *= 1.0 - weight
             category = matches[at].category
+            if kind in (CATEGORY, OUTCOME) and not matches[at].quoted:
+                said = max(said, weight)
             if kind == CATEGORY:
                 quoted = quoted or matches[at].quoted
                 strongest = max(strongest, weight)
@@ -196,23 +211,31 @@ class Scorer:
         # Applied after the model, which reads such a unit first and may call it harmless.
         short_pitch = (
             length <= PITCH_SHORT_CHARS and (bool(ev[CONTEXT]) or bool(per_category) or unit != POST)
-            and max(ev[OUTCOME], strongest) >= PITCH_MIN_OUTCOME and called
+            and said >= PITCH_MIN_OUTCOME and called
             and ev[NEGATIVE] < PITCH_SHORT_MAX_WARNING
         )
         verdict = UnitVerdict(unit, False, score, lexicon_score, [], reason)
         # The model reads units with debt / credit wording, and units that call the reader to act (a contact; a
         # comment's or bio's call to action) whatever they say: the offer may be worded in ways no list holds
         # ("那些电话都会停下", "一周内让它彻底消失").
-        reached = bool(contact_kinds) or (unit != POST and ev[CTA] >= SHORT_MIN_CTA)
+        # Round 4: a post's call to action ("扣1", "私我") is read too, and so is an offer without one (under a
+        # post or on a profile the thread is the situation: "有记录也能下"): the model decides on the wording.
+        reached = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
         if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME] or reached):
             situation = bool(ev[CONTEXT]) or bool(hints)
-            # A pitch has all three parts: a situation (or a service named), a promised outcome (or the service
-            # itself) and a call to action or contact; and it does not read as a warning.
-            # The outcome may be worded in ways no pattern lists ("报告上的红字可以去掉"): with a situation and a
-            # call to action the model reads the wording itself.
-            pitch = bool(
-                (situation or per_category or unit != POST or contact_kinds)
-                and (ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category))) and ev[NEGATIVE] < PITCH_MAX_WARNING
+            # A pitch has two of its three parts at least — a situation (or a service named; under a post or on a
+            # profile, the thread's), a promised outcome (or the service itself) and a call to action or contact —
+            # and does not read as a warning. The outcome may be worded in ways no pattern lists ("报告上的红字
+            # 可以去掉"), the situation too ("手机零未接"): the model reads the wording itself; a unit with nothing
+            # but a call to action ($plain) is flagged only when the model is sure.
+            parts = (
+                bool(situation or per_category or unit != POST) + bool(ev[OUTCOME] or per_category)
+                + bool(ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category)))
+            )
+            # A story that passes on a helper's own id ("可以加他：…") is read whatever warning words it tells
+            # (被骗, 拉黑, 骗局 …): warnings and news do not hand out personal ids; the model weighs the words.
+            pitch = (parts >= 2 or reached) and (
+                ev[NEGATIVE] < PITCH_MAX_WARNING or not contact_kinds.isdisjoint(PERSONAL_CONTACTS)
             )
             flagged = score >= self.threshold
             # The model runs only where it can change the verdict: to overrule a lexicon flag that has no contact,
