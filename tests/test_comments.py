@@ -99,8 +99,8 @@ def test_douyin_payloads_parse() -> None:
     page.close = MagicMock(side_effect=lambda: asyncio.sleep(0))
     for name, method in (("douyin_comment_list", s.parse_comments), ("douyin_profile_other", s.parse_profile)):
         request = Request("https://www.douyin.com/video/1", meta={"playwright_page": page})
-        s._log(page).put_nowait(XhrAnswer("https://www.douyin.com/aweme/v1/web/x", 200, {},
-                                          json.dumps(fixture(name), ensure_ascii=False)))
+        s.xhr_log(page).answers.put_nowait(XhrAnswer("https://www.douyin.com/aweme/v1/web/x", 200, {},
+                                                  json.dumps(fixture(name), ensure_ascii=False)))
         result = asyncio.run(method(TextResponse(request.url, body=b"<html></html>", request=request,
                                                  encoding="utf-8")))
         if name == "douyin_comment_list":

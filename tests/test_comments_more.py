@@ -55,7 +55,7 @@ def browser_result(spider: Any, request: Request, answer: XhrAnswer | None, page
     page.click = MagicMock(side_effect=lambda *a, **k: asyncio.sleep(0))
     request.meta["playwright_page"] = page
     if answer is not None:
-        spider._log(page).put_nowait(answer)
+        spider.xhr_log(page).answers.put_nowait(answer)
     response = HtmlResponse(url or request.url, body=page_html.encode(), status=status, request=request,
                             encoding="utf-8")
     result = asyncio.run(asyncio.wait_for(request.callback(response, **request.cb_kwargs), 30))

@@ -17,32 +17,30 @@ a last page does, but the keyword is not marked searched: it was not read to its
 again (a page or two: what the paused run stored counts as known there) and stops again, so the keyword is not
 counted as swept in full when that crawl finishes.
 
-Waiting for answers: an answer the page is still waiting for (its API request sent, not answered) is awaited up to
-``DOWNLOAD_TIMEOUT``, however slow a loaded machine makes it; only a page with nothing in flight for
-``ADWATCH_PLAYWRIGHT_IDLE_SECONDS`` counts as stalled (its search is asked again, each time with more patience).
-A wall-clock idle limit alone cut searches short under load: their last pages, and the posts on them, were lost.
+Waiting for answers (:mod:`crawler.platforms.xhr`, shared with follow-up pages): an answer the page is still waiting
+for (its API request sent, not answered) is awaited up to ``DOWNLOAD_TIMEOUT``, however slow a loaded machine makes
+it; only a page with nothing in flight for ``ADWATCH_PLAYWRIGHT_IDLE_SECONDS`` counts as stalled (its search is asked
+again, each time with more patience). A wall-clock idle limit alone cut searches short under load: their last pages,
+and the posts on them, were lost.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from playwright.async_api import Page
 from playwright.async_api import Request as PageRequest
 from playwright.async_api import Response as PageResponse
-from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
 from crawler.platforms.base import PlatformSpider
+from crawler.platforms.xhr import XhrAnswer, XhrPages
 from crawler.settings import PLAYWRIGHT_DOWNLOAD_HANDLERS
 
-# While waiting for the next result page, scroll to the end again this often: a scroll that came while the page
-# script was still busy with the last answer loads nothing (as for a reader, who then scrolls again).
-SCROLL_AGAIN_SECONDS = 0.5
+__all__ = ["BrowserSearchSpider", "ResultPage", "XhrAnswer"]  # XhrAnswer: what a subclass reads
 
 
 @dataclass(frozen=True)
@@ -55,32 +53,7 @@ class ResultPage:
     listed: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class XhrAnswer:
-    """One API answer the page received."""
-
-    url: str
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)  # lower-case names, as Playwright gives them
-    body: str = ""
-
-
-class XhrLog:
-    """The API answers one browser page received, in order, with a wake-up for the next one, and how many of its
-    API requests are still waiting for their answer."""
-
-    def __init__(self) -> None:
-        self.answers: asyncio.Queue[XhrAnswer] = asyncio.Queue()
-        self.in_flight = 0
-
-    async def next(self, timeout: float) -> XhrAnswer | None:
-        try:
-            return await asyncio.wait_for(self.answers.get(), timeout)
-        except TimeoutError:
-            return None
-
-
-class BrowserSearchSpider(PlatformSpider):
+class BrowserSearchSpider(XhrPages, PlatformSpider):
     """Base of the spiders that read a platform's search results from the answers its own page receives.
 
     A subclass sets ``xhr_paths`` (the API paths whose answers to record), builds its search request with
@@ -91,17 +64,9 @@ class BrowserSearchSpider(PlatformSpider):
 
     custom_settings: ClassVar[dict[str, Any]] = {"DOWNLOAD_HANDLERS": PLAYWRIGHT_DOWNLOAD_HANDLERS}
     xhr_paths: ClassVar[tuple[str, ...]] = ()
-    answer_timeout: float = 180.0  # DOWNLOAD_TIMEOUT: the longest wait for an answer the page is waiting for
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.answer_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT", cls.answer_timeout)
-        return spider
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._xhr: dict[Page, XhrLog] = {}
         self._requested: set[str] = set()  # detail pages asked for in this run (posts found under several keywords)
 
     async def start(self):  # type: ignore[override]
@@ -218,31 +183,15 @@ class BrowserSearchSpider(PlatformSpider):
             retry.meta.pop("playwright_page", None)  # a new page: this one is closed when the callback ends
         return retry
 
-    # --- the page's API answers ------------------------------------------------------------------------
-    def _is_api(self, url: str) -> bool:
-        return any(path in url for path in self.xhr_paths)
-
+    # --- the page's API answers (crawler/platforms/xhr.py) ----------------------------------------------
     def on_page_request(self, request: PageRequest) -> None:
-        # Synchronous, so the count is up before the answer can arrive.
-        if self._is_api(request.url):
-            self.xhr_log(request.frame.page).in_flight += 1
+        self.xhr_sent(request, self.xhr_paths)
 
     def on_page_failed(self, request: PageRequest) -> None:
-        # No answer will come (the page script retries by itself, as a new request).
-        if self._is_api(request.url):
-            log = self.xhr_log(request.frame.page)
-            log.in_flight = max(0, log.in_flight - 1)
+        self.xhr_failed(request, self.xhr_paths)
 
     async def on_page_response(self, response: PageResponse) -> None:
-        if not self._is_api(response.url):
-            return
-        log = self.xhr_log(response.frame.page)
-        try:
-            body = await response.text()
-        except Exception:  # the page navigated away or the body was cut: an empty body is counted by the caller
-            body = ""
-        log.answers.put_nowait(XhrAnswer(response.url, response.status, dict(response.headers), body))
-        log.in_flight = max(0, log.in_flight - 1)
+        await self.xhr_answered(response, self.xhr_paths)
 
     async def next_answer(self, page: Page, scroll: bool, patience: float | None = None) -> XhrAnswer | None:
         """The next API answer the page receives, or None once the page had nothing in flight for ``patience``
@@ -251,27 +200,11 @@ class BrowserSearchSpider(PlatformSpider):
         With ``scroll``, the page is scrolled to its end (and again while nothing is in flight) to make it load the
         next result page; without, the answer is one the page is already fetching (its first page, its own retry).
         """
-        log = self.xhr_log(page)
-        patience = self.cfg.idle_seconds if patience is None else patience
-        idle = waited = 0.0
-        while idle < patience and waited < self.answer_timeout:
-            if scroll and not log.in_flight:
-                await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-            step = min(SCROLL_AGAIN_SECONDS, patience - idle)
-            if (answer := await log.next(step)) is not None:
-                return answer
-            waited += step
-            if not log.in_flight:  # time spent waiting for an answer on its way is not idleness
-                idle += step
-        # An answer that landed as the last wait timed out (its request no longer in flight) is not lost to a stall.
-        return None if log.answers.empty() else log.answers.get_nowait()
+        async def to_the_end() -> None:
+            await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
 
-    def xhr_log(self, page: Page) -> XhrLog:
-        return self._xhr.setdefault(page, XhrLog())
-
-    async def release(self, page: Page) -> None:
-        await page.close()
-        self._xhr.pop(page, None)  # after the close: a late event would otherwise make a new log for the page
+        return await self.xhr_log(page).wait(self.cfg.idle_seconds if patience is None else patience,
+                                             self.answer_timeout, nudge=to_the_end if scroll else None)
 
     async def close_page(self, failure: Any) -> None:
         page = failure.request.meta.get("playwright_page")

@@ -4,25 +4,31 @@ Where a platform signs its comment or profile API in the page's own script (Xiao
 Tieba's userCard ``sign``), the spider does not call that API: it loads the page that calls it (the note page, the
 answer page after a click on its comment button, the user's home page) in Chromium and records the first answer of
 the API path it waits for, as :mod:`crawler.platforms.browser` does for searches. No signing code is shipped.
+
+Waiting: the page's log (:mod:`crawler.platforms.xhr`, the one searches use) counts its API requests in flight. An
+answer on its way is awaited up to ``DOWNLOAD_TIMEOUT``; a page with nothing in flight for ``ANSWER_WAITS`` idle
+periods gives nothing (``followup_empty``). A fixed wait took slow answers on a loaded machine for none: the post was
+stored without its comments or bio.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from playwright.async_api import Page
+from playwright.async_api import Request as PageRequest
 from playwright.async_api import Response as PageResponse
 from scrapy.http import Request, Response
 
-from crawler.platforms.browser import XhrAnswer
+from crawler.platforms.xhr import XhrAnswer, XhrPages
 
-# Idle periods (ADWATCH_PLAYWRIGHT_IDLE_SECONDS each) to wait for the page's own API call before giving up.
+# Idle periods (ADWATCH_PLAYWRIGHT_IDLE_SECONDS each) with nothing in flight before the page's own API call counts as
+# never coming (and the time a click on the comment button may take).
 ANSWER_WAITS = 4
 
 
-class FollowupPages:
+class FollowupPages(XhrPages):
     """Mixin for a :class:`~crawler.platforms.base.PlatformSpider` whose follow-ups come from a page's API calls.
 
     The subclass sets ``followup_xhr_paths`` (URL parts of the answers to record: the API path, and where the platform
@@ -31,7 +37,6 @@ class FollowupPages:
     """
 
     followup_xhr_paths: ClassVar[tuple[str, ...]] = ()
-    _followup_logs: dict[Page, asyncio.Queue[XhrAnswer]]
 
     def followup_page(self, url: str, callback: Callable[..., Any], click: str | None = None,
                       **cb_kwargs: Any) -> Request:
@@ -40,56 +45,45 @@ class FollowupPages:
             "playwright": True,
             "playwright_include_page": True,
             # By name (not a bound method) so the request stays serialisable.
-            "playwright_page_event_handlers": {"response": "on_followup_response"},
+            "playwright_page_event_handlers": {"request": "on_followup_request", "requestfailed": "on_followup_failed",
+                                               "response": "on_followup_response"},
         }
         if click:
             meta["adwatch_click"] = click  # clicked in followup_answer(): a missing button must not leak the page
         return Request(url, callback=callback, errback=self.close_followup_page, cb_kwargs=cb_kwargs,
                        dont_filter=True, meta=meta)
 
-    def _log(self, page: Page) -> asyncio.Queue[XhrAnswer]:
-        if not hasattr(self, "_followup_logs"):
-            self._followup_logs = {}
-        return self._followup_logs.setdefault(page, asyncio.Queue())
+    def on_followup_request(self, request: PageRequest) -> None:
+        self.xhr_sent(request, self.followup_xhr_paths)
+
+    def on_followup_failed(self, request: PageRequest) -> None:
+        self.xhr_failed(request, self.followup_xhr_paths)
 
     async def on_followup_response(self, response: PageResponse) -> None:
-        if not any(part in response.url for part in self.followup_xhr_paths) or 300 <= response.status < 400:
-            return  # a redirect's answer is the one it leads to (a refused call: the platform's captcha page)
-        try:
-            body = await response.text()
-        except Exception:  # the page closed or the body was cut: an empty body is counted by the caller
-            body = ""
-        self._log(response.frame.page).put_nowait(XhrAnswer(response.url, response.status, dict(response.headers),
-                                                            body))
+        await self.xhr_answered(response, self.followup_xhr_paths)
 
     async def followup_answer(self, response: Response, wait: bool = True) -> XhrAnswer | None:
         """The first recorded answer of the page ``response`` holds (None after waiting in vain, counted); the page
         is closed either way. ``wait=False`` only closes it (a page the platform refused)."""
         page: Page = response.meta["playwright_page"]
-        timeout = self.cfg.idle_seconds * ANSWER_WAITS  # type: ignore[attr-defined]
+        patience = self.cfg.idle_seconds * ANSWER_WAITS  # type: ignore[attr-defined]
         try:
             if not wait:
                 return None
             if click := response.meta.get("adwatch_click"):
                 try:
-                    await page.click(click, timeout=timeout * 1000)
+                    await page.click(click, timeout=patience * 1000)
                 except Exception:  # no such button (comments closed, a changed page): nothing will come
                     self.count("followup_no_button")  # type: ignore[attr-defined]
                     return None
-            try:
-                return await asyncio.wait_for(self._log(page).get(), timeout)
-            except TimeoutError:
+            if (answer := await self.xhr_log(page).wait(patience, self.answer_timeout)) is None:
                 self.count("followup_empty")  # type: ignore[attr-defined]
-                return None
+            return answer
         finally:
-            self._log(page)
-            self._followup_logs.pop(page, None)
-            await page.close()
+            await self.release(page)
 
     async def close_followup_page(self, failure: Any) -> None:
         """Errback: the page is closed whatever happened (a navigation that timed out)."""
         page = failure.request.meta.get("playwright_page")
         if page is not None:
-            self._log(page)
-            self._followup_logs.pop(page, None)
-            await page.close()
+            await self.release(page)
