@@ -103,7 +103,7 @@ def check_elasticsearch(settings: BaseSettings) -> Finding | None:
     if not settings.get("ADWATCH_ES_URL"):
         return None
     from pipelines.es_schema import template_name
-    from pipelines.index import EsConfig, make_client
+    from pipelines.es_client import EsConfig, make_client
 
     config = EsConfig.from_settings(settings)
     where = _public_url(config.url)

@@ -15,7 +15,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
 from pipelines.history import KEYWORD_STAT, RunHistory, RunRecord, index_runs
-from pipelines.index import EsConfig, make_client
+from pipelines.es_client import EsConfig, make_client
 from pipelines.store import SqliteStore, store_path
 
 logger = logging.getLogger("adwatch.history")

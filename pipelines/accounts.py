@@ -29,7 +29,7 @@ from pipelines.sidetables import open_tables
 from pipelines.clues.book import ClueBook
 from pipelines.clues.fields import account_fields
 from pipelines.clues.normalise import account_key
-from pipelines.index import EsConfig, make_client
+from pipelines.es_client import EsConfig, make_client
 from pipelines.store import store_path
 
 _SCHEMA = """

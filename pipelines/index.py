@@ -10,114 +10,35 @@ node answers 409, counted as ``stale``.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, helpers
 from itemadapter import ItemAdapter
-from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
 from crawler.items import to_plain
 from crawler.utils import parse_iso
-from pipelines import es_schema
+from pipelines import es_schema, es_spool
 from pipelines.base import Stage
 from pipelines.clues.book import ClueBook
 from pipelines.clues.fields import add_match_fields
-from pipelines.store import SqliteStore, data_dir, store_path
+from pipelines.es_client import RETRY_STATUS, EsConfig, make_client
+from pipelines.es_spool import spooled_count
+from pipelines.store import SqliteStore
+
+__all__ = ["RETRY_STATUS", "BulkResult", "EsConfig", "EsIndexer", "IndexStage", "make_client", "spooled_count", "version_of"]
 
 logger = logging.getLogger("adwatch.index")
-
-RETRY_STATUS = (429, 500, 502, 503, 504)
-
-
-@dataclass(frozen=True)
-class EsConfig:
-    """Everything needed to talk to the cluster; secrets are kept out of ``repr`` (and so out of logs)."""
-
-    url: str = field(repr=False)  # may carry user:password@
-    index: str = "adwatch-posts"
-    analyzer: str = "standard"
-    api_key: str = field(default="", repr=False)
-    username: str = ""
-    password: str = field(default="", repr=False)
-    ca_certs: str = ""
-    batch_size: int = 500
-    concurrency: int = 2  # bulk requests in flight: the cluster indexes one batch while the next is built
-    flush_seconds: float = 5.0
-    max_retries: int = 3
-    backoff: float = 0.5
-    max_backoff: float = 8.0
-    timeout: float = 30.0
-    cooldown: float = 30.0
-    spool: Path = Path("var/es-spool.jsonl")
-    store: Path | None = None
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> EsConfig:
-        url = settings.get("ADWATCH_ES_URL") or ""
-        if not url:
-            raise NotConfigured("ADWATCH_ES_URL is empty: Elasticsearch indexing is off")
-        return cls(
-            url=url,
-            index=settings.get("ADWATCH_ES_INDEX") or "adwatch-posts",
-            analyzer=settings.get("ADWATCH_ES_ANALYZER") or "standard",
-            api_key=settings.get("ADWATCH_ES_API_KEY") or "",
-            username=settings.get("ADWATCH_ES_USERNAME") or "",
-            password=settings.get("ADWATCH_ES_PASSWORD") or "",
-            ca_certs=settings.get("ADWATCH_ES_CA_CERTS") or "",
-            batch_size=settings.getint("ADWATCH_ES_BATCH_SIZE", 500),
-            concurrency=max(1, settings.getint("ADWATCH_ES_CONCURRENCY", 2)),
-            flush_seconds=settings.getfloat("ADWATCH_ES_FLUSH_SECONDS", 5.0),
-            max_retries=settings.getint("ADWATCH_ES_MAX_RETRIES", 3),
-            backoff=settings.getfloat("ADWATCH_ES_BACKOFF", 0.5),
-            max_backoff=settings.getfloat("ADWATCH_ES_MAX_BACKOFF", 8.0),
-            timeout=settings.getfloat("ADWATCH_ES_TIMEOUT", 30.0),
-            cooldown=settings.getfloat("ADWATCH_ES_COOLDOWN", 30.0),
-            spool=Path(settings.get("ADWATCH_ES_SPOOL") or data_dir(settings) / "es-spool.jsonl"),
-            store=store_path(settings),
-        )
-
-    @property
-    def safe_url(self) -> str:
-        """The URL without any ``user:password@`` part, for log lines."""
-        parts = urlsplit(self.url)
-        return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
-
-
-def make_client(config: EsConfig) -> Elasticsearch:
-    auth: dict[str, Any] = {}
-    if config.api_key:
-        auth["api_key"] = config.api_key
-    elif config.username:
-        auth["basic_auth"] = (config.username, config.password)
-    if config.ca_certs:
-        auth["ca_certs"] = config.ca_certs
-    return Elasticsearch(
-        config.url,
-        request_timeout=config.timeout,
-        max_retries=config.max_retries,
-        retry_on_status=(429, 502, 503, 504),
-        retry_on_timeout=True,
-        retry_backoff_base=config.backoff,
-        retry_backoff_cap=config.max_backoff,
-        **auth,
-    )
 
 
 def version_of(doc: dict[str, Any]) -> int:
@@ -259,47 +180,19 @@ class EsIndexer:
 
     def spool(self, actions: Iterable[dict[str, Any]]) -> int:
         """Append actions to the spool, one JSON line each; return how many."""
-        path = self.config.spool
-        lines = [
-            json.dumps({k: a[k] for k in ("_index", "_id", "version", "_source")}, ensure_ascii=False, default=str)
-            for a in actions
-        ]
-        if not lines:
-            return 0
-        with _spool_lock(path), path.open("ab") as fh:
-            if fh.tell() and _last_byte(path) != b"\n":
-                fh.write(b"\n")  # a run killed mid-line: keep its fragment on a line of its own
-            fh.write(("\n".join(lines) + "\n").encode("utf-8"))
-        return len(lines)
-
-    def _claim_spool(self) -> list[Path]:
-        """Atomically take the spool (and claims left by runs that died while replaying) for this process."""
-        path = self.config.spool
-        if not path.parent.exists():
-            return []
-        claimed: list[Path] = []
-        with _spool_lock(path):  # no append is half-written when the file changes name
-            for old in path.parent.glob(path.name + ".replay-*"):
-                pid = old.name.split(".replay-", 1)[1].split("-", 1)[0]
-                if pid.isdigit() and not _alive(int(pid)):
-                    claimed.append(old)
-            if path.exists():
-                mine = path.with_name(f"{path.name}.replay-{os.getpid()}-{time.monotonic_ns()}")
-                path.rename(mine)
-                claimed.append(mine)
-        return claimed
+        return es_spool.append(self.config.spool, actions)
 
     def replay_spool(self) -> BulkResult:
         """Send everything spooled (latest copy per id); what fails again goes back to the spool."""
         result = BulkResult()
         if not self.available:
             return result
-        claimed = self._claim_spool()
+        claimed = es_spool.claim(self.config.spool)
         if not claimed:
             return result
         latest: dict[str, dict[str, Any]] = {}
         for path in claimed:
-            for action in _read_spool(path):
+            for action in es_spool.read_spool(path):
                 prev = latest.get(action["_id"])
                 if prev is None or action.get("version", 1) >= prev.get("version", 1):
                     latest[action["_id"]] = action
@@ -316,21 +209,6 @@ class EsIndexer:
 
     def refresh(self) -> None:
         self.client.indices.refresh(index=f"{self.config.index}-*")
-
-
-def _read_spool(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                action = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by a crash: the store still has the post
-                logger.warning("index: skipping an unreadable spool line in %s", path)
-                continue
-            if isinstance(action, dict) and action.get("_id") and action.get("_source"):
-                yield action
 
 
 def _plain_fields(adapter: ItemAdapter) -> dict[str, Any]:
@@ -362,41 +240,6 @@ def _plain_fields(adapter: ItemAdapter) -> dict[str, Any]:
 
 
 _PLAIN = {str, int, float, bool, dict, type(None)}
-
-
-def _last_byte(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(-1, os.SEEK_END)
-        return fh.read(1)
-
-
-@contextmanager
-def _spool_lock(spool: Path) -> Iterator[None]:
-    """An exclusive lock on ``<spool>.lock`` (flock): held by every append and by the replay's claim, across
-    the crawlers of one sweep (threads) and across processes (a sweep and ``scrapy reindex``)."""
-    spool.parent.mkdir(parents=True, exist_ok=True)
-    with open(spool.with_name(spool.name + ".lock"), "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def spooled_count(config: EsConfig) -> int:
-    """How many actions wait in the spool (claims of dead runs included)."""
-    paths = [config.spool, *config.spool.parent.glob(config.spool.name + ".replay-*")]
-    return sum(sum(1 for _ in _read_spool(p)) for p in paths if p.exists())
 
 
 class IndexStage(Stage):

@@ -13,7 +13,7 @@ from scrapy.exceptions import NotConfigured, UsageError
 from crawler.command_base import ProjectCommand
 from crawler.recheck import find_reemergence, plan, record, recheck_spider, watch
 from crawler.utils import parse_iso
-from pipelines.index import EsConfig, make_client
+from pipelines.es_client import EsConfig, make_client
 from pipelines.store import SqliteStore
 from reports.desk.config import DeskConfig
 from reports.desk.db import DeskDb, utc_iso

@@ -23,7 +23,7 @@ from scrapy.settings import BaseSettings
 from pipelines import es_schema
 from pipelines.clues.book import ClueBook
 from pipelines.clues.fields import account_fields, post_fields
-from pipelines.index import RETRY_STATUS, EsConfig, make_client
+from pipelines.es_client import RETRY_STATUS, EsConfig, make_client
 from pipelines.store import store_path
 
 LOOKUP_CHUNK = 1000

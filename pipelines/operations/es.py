@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pipelines.index import EsConfig, make_client
+from pipelines.es_client import EsConfig, make_client
 
 SET_OPERATION = "ctx._source.operation_id = params.op"
 

@@ -20,7 +20,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.items import to_plain
 from pipelines.base import Stage
-from pipelines.index import EsConfig
+from pipelines.es_client import EsConfig
 from pipelines.operations.book import OperationBook
 from pipelines.store import store_path
 
