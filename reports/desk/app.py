@@ -1,5 +1,5 @@
 """The desk's web app: Flask, server-rendered, no JavaScript. Login (Flask-Login), CSRF on every POST (Flask-WTF),
-roles checked in one place (:data:`PERMISSIONS`), and the same escaping rules as the reports (autoescape,
+roles checked in one place (:data:`reports.desk.auth.PERMISSIONS`), and the same escaping rules as the reports (autoescape,
 StrictUndefined, http(s)-only links) plus a Content-Security-Policy that allows no script at all.
 
 Entry point: :func:`create_app`; ``scrapy desk`` serves it on 127.0.0.1 by default.
@@ -10,78 +10,25 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, render_template, request
-from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
+from flask import Flask, render_template, request
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import StrictUndefined
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
 
 from crawler.utils import CN_TZ, parse_iso
 from pipelines.store import SqliteStore
+from reports.desk.auth import Desk, DeskUser
 from reports.desk.config import DeskConfig
 from reports.desk.db import DeskDb, DeskError
+from reports.desk.views import views
 from reports.render import CATEGORY_LABELS, PLATFORMS, safe_url
 
-# Who may do what: the one place permissions are decided.
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "view": frozenset({"reviewer", "filer", "viewer"}),
-    "review": frozenset({"reviewer"}),
-    "file": frozenset({"filer"}),
-}
 CSP = ("default-src 'none'; img-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
-
-
-@dataclass
-class Desk:
-    """What the views share: settings, the desk's tables and the store."""
-
-    cfg: DeskConfig
-    db: DeskDb
-    store: SqliteStore
-
-
-class DeskUser(UserMixin):
-    def __init__(self, name: str, role: str) -> None:
-        self.id = name
-        self.name = name
-        self.role = role
-
-    def can(self, action: str) -> bool:
-        return self.role in PERMISSIONS.get(action, frozenset())
-
-
-class LoginForm(FlaskForm):
-    name = StringField("用户名", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("密码", validators=[DataRequired(), Length(max=200)])
-
-
-def desk() -> Desk:
-    from flask import current_app
-
-    return current_app.extensions["adwatch_desk"]
-
-
-def allowed(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Views that need ``action``: a user without it gets 403 (and an audit line)."""
-    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        @login_required
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.can(action):
-                desk().db.log(current_user.name, "denied", request.path[:200], {"needs": action})
-                abort(403)
-            return view(*args, **kwargs)
-        return inner
-    return wrap
 
 
 def secret_key(path: Path) -> bytes:
@@ -146,20 +93,5 @@ def create_app(cfg: DeskConfig, clock: Callable[[], datetime] | None = None) -> 
     def forbidden(exc: Any) -> Any:
         return render_template("error.html", status=403, message="没有权限：你的角色不能执行此操作"), 403
 
-    from reports.desk.views import views
-
     app.register_blueprint(views)
     return app
-
-
-def do_login(form: LoginForm) -> bool:
-    row = desk().db.authenticate(form.name.data or "", form.password.data or "")
-    if row is None:
-        return False
-    login_user(DeskUser(row["name"], row["role"]))
-    return True
-
-
-def do_logout() -> None:
-    desk().db.log(current_user.name, "logout", current_user.name)
-    logout_user()

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from reports.desk.app import LoginForm, allowed, desk, do_login, do_logout
+from reports.desk.auth import LoginForm, allowed, desk, do_login, do_logout
 from reports.desk.batches import DOWNLOADS, MIME, build_batch, download_path, seal
 from reports.desk.labels import append_label
 from reports.desk.results import COUNT_SERIES, bar_chart, results

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import subprocess
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -150,12 +149,3 @@ def capture_posts(config: EvidenceConfig, posts: Iterable[dict[str, Any]], proxy
         logger.warning("capture: %d of %d pages could not be captured (first: %s %s)", len(failed), len(results),
                        failed[0].url, failed[0].error)
     return results
-
-
-def git_describe(project: Path) -> str:
-    try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=project, capture_output=True, text=True,
-                             timeout=10)
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"

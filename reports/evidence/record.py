@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import platform
 import socket
+import subprocess
 import sys
 from datetime import datetime
 from importlib import metadata
@@ -20,9 +21,16 @@ from reports.evidence.timestamp import TimestampError, request_stamp
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def _versions() -> dict[str, str]:
-    from reports.evidence.capture import git_describe
+def git_describe(project: Path) -> str:
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=project, capture_output=True, text=True,
+                             timeout=10)
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
 
+
+def _versions() -> dict[str, str]:
     out = {"adwatch": git_describe(PROJECT), "python": sys.version.split()[0], "os": platform.platform()}
     for dist in ("scrapy", "playwright", "scrapy-playwright"):
         try:
