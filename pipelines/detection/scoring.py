@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pipelines.detection.contacts import Contact
-from pipelines.detection.intent import IntentModel, features, structure_features
+from pipelines.detection.intent import IntentModel, features, structure_features, text_shapes
 from pipelines.detection.lexicon import CATEGORY, CONTEXT, CTA, NEGATIVE, OUTCOME, Lexicon
 from pipelines.detection.normalize import BOUNDARY_CHAR, normalize
 
@@ -246,6 +246,7 @@ class Scorer:
                     situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
                     round(ev[NEGATIVE], 2), quoted, short,
                 )
+                structure.update(text_shapes(compact))
                 verdict.structure = [s for s in structure if "+" not in s and s not in ("$short", "$plain")]
                 if self.record is not None:
                     self.record.append((unit, features(compact, structure)))
