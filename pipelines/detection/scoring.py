@@ -41,6 +41,11 @@ PITCH_SHORT_CHARS = 140  # a comment, a bio, a short post
 PITCH_MIN_OUTCOME = 0.35
 PITCH_SHORT_MAX_WARNING = 0.3
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
+# Round 5: where the text itself reads as a complaint about a fee already paid, a writer acting alone or a warning
+# to the reader (``intent.TEXT_SHAPES``), a doubtful model (below this) is enough to overrule the lexicon and the
+# short-pitch rule: such posts quote the pitch they fell for or turn away ("交了钱…要回来", "我自己谈的").
+SHAPE_VETO = 0.4
+COUNTER_SHAPES = ("$victim+paid", "$alone", "$warn")
 # A unit read only for its contact or call to action (no service, situation or outcome: "$plain") is an ad only
 # when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
 PLAIN_MIN = 0.75
@@ -255,14 +260,15 @@ class Scorer:
                 probability = self.model.predict_text(compact, structure)
                 verdict.probability = probability
                 verdict.explain = lambda: self.model.explain(features(compact, structure), 6)  # type: ignore[union-attr]
-                if can_overrule and probability < VETO:
+                veto = SHAPE_VETO if any(c in structure for c in COUNTER_SHAPES) else VETO
+                if can_overrule and probability < veto:
                     score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
                 elif pitch and probability > score and (probability >= PLAIN_MIN or "$plain" not in structure):
                     # The score is the stronger of the two readings, so the threshold alone decides.
                     score = probability
                     if score >= self.threshold and not flagged:
                         reason = "intent model"
-                if probability < VETO:
+                if probability < veto:
                     short_pitch = False
         return self._short_pitch(verdict, score, reason, per_category, hints, short_pitch)
 
