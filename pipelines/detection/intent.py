@@ -38,6 +38,8 @@ STRUCTURE_NAMES = {
     "$victim": "a victim's words (cheated, refund refused, police)",
     "$paid": "a fee already paid",
     "$victim+paid": "a complaint about a fee already paid",
+    "$story-handoff": "a story that passes nobody on",
+    "$victim-handoff": "a victim's words that pass nobody on",
     "$alone": "the writer acting alone / selling nothing",
     "$warn": "a warning to the reader",
     "$question": "a question asked for oneself",
@@ -58,7 +60,8 @@ TEXT_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|(?:加|联系|找|问)(?:他|她|他们|她们|那人|这人|老师|师傅|大哥|姐姐)(?:的)?(?:微信|v|vx|wx|q|qq|电话|号|方式)?")),
     ("$victim", re.compile(
         r"被骗|骗了|上当|被坑|坑了|报警|报案|立案|退款未果|不退|拒绝退|要求退款|避雷|踩雷|后悔|起诉|失联|跑路|拉黑了?我|"
-        r"骗子|骗局|套路|割韭菜|维权无门|找不到人|没下文|不办事|拖着|没有任何进展|未提供")),
+        r"骗子|骗局|骗钱|套路|割韭菜|踩坑|踩的坑|踩雷|抢劫|吐槽|转走|打官司|听信|不给退|退不了|维权无门|找不到人|没下文|"
+        r"不办事|拖着|没有任何进展|未提供")),
     ("$paid", re.compile(
         r"(?:交了|付了|花了|收了我?|给了|转了|扣了|拿走了?|支付了?|充了|被收|骗走|共计|押金|定金|前期费)"
         r".{0,8}?(?:\d|[一二三四五六七八九十两几百千万]+(?:块|元|千|万|百))")),
@@ -68,19 +71,26 @@ TEXT_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"不加微信|没找(?:任何)?中介|不找(?:任何)?(?:中介|代理)|不推荐任何|没花一分钱|一分钱没花|不用花钱|没交过一分")),
     ("$warn", re.compile(
         r"当心|小心|警惕|谨防|提醒大家|提醒各位|别信|不要信|千万别|千万不要|别找|不要找|别上当|注意避|切勿|防骗|反诈|以案说法")),
-    ("$question", re.compile(r"(?:吗|么|呢|怎么办|有没有人|是真的|靠谱|求助|求问|请问)$|^(?:求助|请问|求问)")),
+    ("$question", re.compile(
+        r"(?:吗|么|呢|怎么办|有没有人|是真的|靠谱|求助|求问|请问)$|^(?:求助|请问|求问)|是不是|什么时候|怎么办|求指点|"
+        r"有没有.{0,8}(?:朋友|人|大神|懂的|办过|经历过)|有人知道|谁知道|在线等|求推荐|求解答")),
 )
 
 
-def text_shapes(compact: str) -> dict[str, float]:
-    """The text's shape features (only those present), with the two combinations that tell a story that hands
-    a helper on from a complaint about a fee already paid. Cut like the n-grams (bounded cost)."""
+def text_shapes(compact: str, contact: bool = False) -> dict[str, float]:
+    """The text's shape features (only those present), with the combinations a linear model cannot form itself: a
+    story that hands a helper on, a complaint about a fee already paid, and a story / a victim's words that pass
+    nobody on (no hand-off, no contact: a borrower's diary, a complaint). Cut like the n-grams (bounded cost)."""
     text = compact[:MAX_CHARS]
     out = {name: 1.0 for name, pattern in TEXT_SHAPES if pattern.search(text)}
-    if "$story" in out and "$handoff" in out:
-        out["$story+handoff"] = 1.0
-    if "$victim" in out and "$paid" in out:
-        out["$victim+paid"] = 1.0
+    passes_on = "$handoff" in out or contact
+    if "$story" in out:
+        out["$story+handoff" if passes_on else "$story-handoff"] = 1.0
+    if "$victim" in out:
+        if "$paid" in out:
+            out["$victim+paid"] = 1.0
+        if not passes_on:
+            out["$victim-handoff"] = 1.0
     return out
 
 

@@ -45,7 +45,9 @@ VETO = 0.08  # below this model probability a lexicon flag without contact is ov
 # to the reader (``intent.TEXT_SHAPES``), a doubtful model (below this) is enough to overrule the lexicon and the
 # short-pitch rule: such posts quote the pitch they fell for or turn away ("交了钱…要回来", "我自己谈的").
 SHAPE_VETO = 0.4
-COUNTER_SHAPES = ("$victim+paid", "$alone", "$warn")
+COUNTER_SHAPES = ("$victim+paid", "$alone", "$warn", "$victim-handoff", "$question")
+# ... and where such a text passes nobody on (no hand-off, no contact), the model alone flags it only when sure.
+COUNTER_MIN = 0.8
 # A unit read only for its contact or call to action (no service, situation or outcome: "$plain") is an ad only
 # when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
 PLAIN_MIN = 0.75
@@ -251,7 +253,7 @@ class Scorer:
                     situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
                     round(ev[NEGATIVE], 2), quoted, short,
                 )
-                structure.update(text_shapes(compact))
+                structure.update(text_shapes(compact, bool(contact_kinds)))
                 verdict.structure = [s for s in structure if "+" not in s and s not in ("$short", "$plain")]
                 if self.record is not None:
                     self.record.append((unit, features(compact, structure)))
@@ -260,10 +262,14 @@ class Scorer:
                 probability = self.model.predict_text(compact, structure)
                 verdict.probability = probability
                 verdict.explain = lambda: self.model.explain(features(compact, structure), 6)  # type: ignore[union-attr]
-                veto = SHAPE_VETO if any(c in structure for c in COUNTER_SHAPES) else VETO
+                countered = any(c in structure for c in COUNTER_SHAPES)
+                veto = SHAPE_VETO if countered else VETO
+                needed = COUNTER_MIN if countered and "$handoff" not in structure and not contact_kinds else 0.0
                 if can_overrule and probability < veto:
                     score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
-                elif pitch and probability > score and (probability >= PLAIN_MIN or "$plain" not in structure):
+                elif pitch and probability > score and probability >= needed and (
+                    probability >= PLAIN_MIN or "$plain" not in structure
+                ):
                     # The score is the stronger of the two readings, so the threshold alone decides.
                     score = probability
                     if score >= self.threshold and not flagged:
