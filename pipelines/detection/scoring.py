@@ -245,6 +245,13 @@ class Scorer:
                 ev[NEGATIVE] < PITCH_MAX_WARNING or not contact_kinds.isdisjoint(PERSONAL_CONTACTS)
             )
             flagged = score >= self.threshold
+            shapes: dict[str, float] | None = None
+            if not pitch and not flagged and reached and (parts >= 2 or contact_kinds):
+                # Round 5: so is a first-person story that passes a helper on to the reader ("后来找了专业团队 …
+                # 想知道的评论区留言我私你"), whatever doubts it tells (骗子, 被拒, 自己打电话): its shape is read here
+                # only, where the warning words would otherwise keep the model away.
+                shapes = text_shapes(compact, bool(contact_kinds))
+                pitch = "$story+handoff" in shapes
             # The model runs only where it can change the verdict: to overrule a lexicon flag that has no contact,
             # or to flag a pitch the lexicon did not (most posts need neither: their cost stays the lexicon's).
             can_overrule = flagged and reason != "intent model" and not contact_kinds
@@ -253,7 +260,7 @@ class Scorer:
                     situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
                     round(ev[NEGATIVE], 2), quoted, short,
                 )
-                structure.update(text_shapes(compact, bool(contact_kinds)))
+                structure.update(shapes if shapes is not None else text_shapes(compact, bool(contact_kinds)))
                 verdict.structure = [s for s in structure if "+" not in s and s not in ("$short", "$plain")]
                 if self.record is not None:
                     self.record.append((unit, features(compact, structure)))
