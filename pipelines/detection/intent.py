@@ -51,9 +51,6 @@ STRUCTURE_NAMES = {
 # someone cheated and a fee already paid (a victim's complaint has them and no forward offer); a writer who did it
 # alone or sells nothing; a warning addressed to the reader; a question asked for oneself.
 TEXT_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("$story", re.compile(
-        r"(?:我|俺|本人|楼主|up主|博主).{0,40}?(?:去年|前年|那年|那时|当时|之前|以前|曾经|后来|最开始|一开始|那段时间|"
-        r"经历|\d{4}年|[一二三四五六七八九十两\d]+(?:年|个月)前)")),
     ("$handoff", re.compile(
         r"(?:需要|想要|想了解|想知道|要联系方式|有意|同样|一样的|跟我一样|和我一样|有类似|有同样|情况一样|遇到的|要的话|要弄的话|"
         r"有需要)(?:的|话)?.{0,14}?(?:私|加|联系|找|评论|留言|回帖|回复?|扣|滴|戳|看我|主页|简介|置顶|头像|吼|喊|号|方式)"
@@ -66,15 +63,23 @@ TEXT_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(?:交了|付了|花了|收了我?|给了|转了|扣了|拿走了?|支付了?|充了|被收|骗走|共计|押金|定金|前期费)"
         r".{0,8}?(?:\d|[一二三四五六七八九十两几百千万]+(?:块|元|千|万|百))")),
     ("$alone", re.compile(
-        r"(?:我|俺)(?:是|都是|全是|全部)?自己(?:去|跟|和|找|写|打了?)?.{0,8}?(?:谈|协商|申请|投诉|退)(?:下来|的|了|成|好)|"
-        r"全(?:部|程)?(?:都)?是?(?:我)?自己|靠自己|不卖课|不接单|不是广告|单纯分享|纯分享|纯经验|免费分享|免费拿|勿私|"
+        r"不卖课|不接单|不是广告|单纯分享|纯分享|纯经验|免费分享|免费拿|勿私|"
         r"不加微信|没找(?:任何)?中介|不找(?:任何)?(?:中介|代理)|不推荐任何|没花一分钱|一分钱没花|不用花钱|没交过一分")),
     ("$warn", re.compile(
         r"当心|小心|警惕|谨防|提醒大家|提醒各位|别信|不要信|千万别|千万不要|别找|不要找|别上当|注意避|切勿|防骗|反诈|以案说法")),
     ("$question", re.compile(
-        r"(?:吗|么|呢|怎么办|有没有人|是真的|靠谱|求助|求问|请问)$|^(?:求助|请问|求问)|是不是|什么时候|怎么办|求指点|"
-        r"有没有.{0,8}(?:朋友|人|大神|懂的|办过|经历过)|有人知道|谁知道|在线等|求推荐|求解答")),
+        r"是不是|什么时候|怎么办|求指点|有没有.{0,8}(?:朋友|人|大神|懂的|办过|经历过)|有人知道|谁知道|在线等|求推荐|求解答")),
 )
+# A story: the first person (anywhere) and a time told in the past; two plain searches (cheaper than one pattern
+# that relates them).
+_FIRST_PERSON = re.compile(r"[我俺]|本人|楼主|up主|博主")
+_PAST = re.compile(r"去年|前年|那年|那时|当时|之前|以前|曾经|后来|最开始|一开始|那段时间|经历")
+_PAST_DATE = re.compile(r"\d{4}年|[一二三四五六七八九十两\d](?:年|个月)前")  # only where 年 is (cheap gate)
+_ALONE_SELF = re.compile(
+    r"(?:我|俺)(?:是|都是|全是|全部)?自己(?:去|跟|和|找|写|打了?)?.{0,8}?(?:谈|协商|申请|投诉|退)(?:下来|的|了|成|好)|"
+    r"全(?:部|程)?(?:都)?是?(?:我)?自己|靠自己")
+_QUESTION_ENDS = ("吗", "么", "呢", "怎么办", "有没有人", "是真的", "靠谱", "求助", "求问", "请问")
+_QUESTION_STARTS = ("求助", "请问", "求问")
 
 
 def text_shapes(compact: str, contact: bool = False) -> dict[str, float]:
@@ -83,6 +88,12 @@ def text_shapes(compact: str, contact: bool = False) -> dict[str, float]:
     nobody on (no hand-off, no contact: a borrower's diary, a complaint). Cut like the n-grams (bounded cost)."""
     text = compact[:MAX_CHARS]
     out = {name: 1.0 for name, pattern in TEXT_SHAPES if pattern.search(text)}
+    if _FIRST_PERSON.search(text) and (_PAST.search(text) or ("年" in text and _PAST_DATE.search(text))):
+        out["$story"] = 1.0
+    if "$question" not in out and (text.endswith(_QUESTION_ENDS) or text.startswith(_QUESTION_STARTS)):
+        out["$question"] = 1.0
+    if "$alone" not in out and "自己" in text and _ALONE_SELF.search(text):
+        out["$alone"] = 1.0
     passes_on = "$handoff" in out or contact
     if "$story" in out:
         out["$story+handoff" if passes_on else "$story-handoff"] = 1.0
