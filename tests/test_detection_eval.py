@@ -156,7 +156,12 @@ def test_loader_reads_the_blind_shape(tmp_path: Path) -> None:
 # --- round 4: hand-written items of other writers (data/written/), every fifth held out -----------------------
 
 # Measured when round 4 closed: precision 0.988, recall 0.90 on the held-out fifth (134 items); floors below that.
-WRITTEN_FLOOR_PRECISION, WRITTEN_FLOOR_RECALL = 0.97, 0.87
+# Round 5 (text-shape features, written items weighed 6x): the same 134 items P 1.000 R 0.935.
+WRITTEN_FLOOR_PRECISION, WRITTEN_FLOOR_RECALL = 0.97, 0.91
+# Round 5's own written part (part_r5.yaml: comments, testimonials, soft pitches and their hard negatives — victims,
+# borrowers, anti-fraud) has its held-out fifth scored apart: 32 items, P 0.78 R 0.875 when round 5 closed (its
+# hard negatives are the open problem); floors below that.
+R5_FLOOR_PRECISION, R5_FLOOR_RECALL = 0.74, 0.84
 
 
 def test_written_items_split_and_heldout_fifth_not_blind() -> None:
@@ -167,5 +172,7 @@ def test_written_items_split_and_heldout_fifth_not_blind() -> None:
     assert not {tuple(i.sources) for i in held} & {tuple(i.sources) for i in train}
     pairs = run(Detector(), held)
     print("\nwritten items' held-out fifth (NOT blind):\n" + report_pairs(pairs, errors=20))
-    f = figures(pairs)
+    f = figures([(i, d) for i, d in pairs if not i.id.startswith("r5-")])
     assert f.precision >= WRITTEN_FLOOR_PRECISION and f.recall >= WRITTEN_FLOOR_RECALL, report_pairs(pairs)
+    r5 = figures([(i, d) for i, d in pairs if i.id.startswith("r5-")])
+    assert r5.n >= 30 and r5.precision >= R5_FLOOR_PRECISION and r5.recall >= R5_FLOOR_RECALL, report_pairs(pairs)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pipelines.detection.contacts import Contact
-from pipelines.detection.intent import IntentModel, features, structure_features
+from pipelines.detection.intent import IntentModel, features, structure_features, text_shapes
 from pipelines.detection.lexicon import CATEGORY, CONTEXT, CTA, NEGATIVE, OUTCOME, Lexicon
 from pipelines.detection.normalize import BOUNDARY_CHAR, normalize
 
@@ -41,6 +41,13 @@ PITCH_SHORT_CHARS = 140  # a comment, a bio, a short post
 PITCH_MIN_OUTCOME = 0.35
 PITCH_SHORT_MAX_WARNING = 0.3
 VETO = 0.08  # below this model probability a lexicon flag without contact is overruled
+# Round 5: where the text itself reads as a complaint about a fee already paid, a writer acting alone or a warning
+# to the reader (``intent.TEXT_SHAPES``), a doubtful model (below this) is enough to overrule the lexicon and the
+# short-pitch rule: such posts quote the pitch they fell for or turn away ("交了钱…要回来", "我自己谈的").
+SHAPE_VETO = 0.4
+COUNTER_SHAPES = ("$victim+paid", "$alone", "$warn", "$victim-handoff", "$question")
+# ... and where such a text passes nobody on (no hand-off, no contact), the model alone flags it only when sure.
+COUNTER_MIN = 0.8
 # A unit read only for its contact or call to action (no service, situation or outcome: "$plain") is an ad only
 # when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
 PLAIN_MIN = 0.75
@@ -238,6 +245,13 @@ class Scorer:
                 ev[NEGATIVE] < PITCH_MAX_WARNING or not contact_kinds.isdisjoint(PERSONAL_CONTACTS)
             )
             flagged = score >= self.threshold
+            shapes: dict[str, float] | None = None
+            if not pitch and not flagged and reached and (parts >= 2 or contact_kinds):
+                # Round 5: so is a first-person story that passes a helper on to the reader ("后来找了专业团队 …
+                # 想知道的评论区留言我私你"), whatever doubts it tells (骗子, 被拒, 自己打电话): its shape is read here
+                # only, where the warning words would otherwise keep the model away.
+                shapes = text_shapes(compact, bool(contact_kinds))
+                pitch = "$story+handoff" in shapes
             # The model runs only where it can change the verdict: to overrule a lexicon flag that has no contact,
             # or to flag a pitch the lexicon did not (most posts need neither: their cost stays the lexicon's).
             can_overrule = flagged and reason != "intent model" and not contact_kinds
@@ -246,6 +260,7 @@ class Scorer:
                     situation, bool(ev[OUTCOME]), bool(ev[CTA]), bool(contact_kinds), bool(per_category),
                     round(ev[NEGATIVE], 2), quoted, short,
                 )
+                structure.update(shapes if shapes is not None else text_shapes(compact, bool(contact_kinds)))
                 verdict.structure = [s for s in structure if "+" not in s and s not in ("$short", "$plain")]
                 if self.record is not None:
                     self.record.append((unit, features(compact, structure)))
@@ -254,14 +269,19 @@ class Scorer:
                 probability = self.model.predict_text(compact, structure)
                 verdict.probability = probability
                 verdict.explain = lambda: self.model.explain(features(compact, structure), 6)  # type: ignore[union-attr]
-                if can_overrule and probability < VETO:
+                countered = any(c in structure for c in COUNTER_SHAPES)
+                veto = SHAPE_VETO if countered else VETO
+                needed = COUNTER_MIN if countered and "$handoff" not in structure and not contact_kinds else 0.0
+                if can_overrule and probability < veto:
                     score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
-                elif pitch and probability > score and (probability >= PLAIN_MIN or "$plain" not in structure):
+                elif pitch and probability > score and probability >= needed and (
+                    probability >= PLAIN_MIN or "$plain" not in structure
+                ):
                     # The score is the stronger of the two readings, so the threshold alone decides.
                     score = probability
                     if score >= self.threshold and not flagged:
                         reason = "intent model"
-                if probability < VETO:
+                if probability < veto:
                     short_pitch = False
         return self._short_pitch(verdict, score, reason, per_category, hints, short_pitch)
 
