@@ -69,6 +69,8 @@ TELLS = re.compile("[" + re.escape("".join(DIGITS | WECHAT_TELLS | QQ_TELLS | TE
 # Ten digits, at most three characters apart: every phone and hotline number has them (a hint, as below, that
 # spares texts with only short numbers — "7天", "2024年" — the two slow patterns).
 PHONE_HINT = re.compile(r"[0-9](?:[^0-9]{0,3}[0-9]){9}")
+ASCII_ALNUM = re.compile("[a-z0-9]")
+LETTER = re.compile("[a-z]")
 QQ_HINT = re.compile(r"q|扣|企鹅|球球|🐧")
 TELEGRAM_HINT = re.compile(r"t\.me|telegram|tele|tg|电报|飞机")
 
@@ -96,6 +98,8 @@ def find_contacts(light: Mapped, original: str, source: str) -> list[Contact]:
     Read twice when the text cuts characters apart (``微✨信✨q✨c``, one character per line) or holds numbers
     an OCR engine misread (``18O 6221``): once as it is, once from its :func:`tidy_view`; an id found whole
     there replaces the piece of it found in the text as it is."""
+    if ASCII_ALNUM.search(light.text) is None:  # every contact holds latin letters or digits
+        return []
     found = _find(light, original, source)
     tidy = tidy_view(light)
     if tidy is not None:
@@ -121,8 +125,9 @@ def _find(light: Mapped, original: str, source: str) -> list[Contact]:
             add("phone", _digits(m.group(1)), m.start(), m.end())
         for m in HOTLINE.finditer(text):
             add("phone", _digits(m.group(1)), m.start(), m.end())
-    wechat = not tells.isdisjoint(WECHAT_TELLS)
-    if wechat:
+    # A WeChat id starts with a latin letter: a text without any is spared the WeChat patterns.
+    letters = (not tells.isdisjoint(WECHAT_TELLS) or not tells.isdisjoint(ADD_TELLS)) and LETTER.search(text) is not None
+    if letters and not tells.isdisjoint(WECHAT_TELLS):
         for m in WECHAT.finditer(text):
             value, end = _joined(m, SHORT_ID)
             if value:
@@ -133,7 +138,7 @@ def _find(light: Mapped, original: str, source: str) -> list[Contact]:
                 # The same id read as written (``l-o-a-n-9-9``) is this one cut apart: keep only the joined one.
                 found[:] = [c for c in found if c.kind != "wechat" or c.value.replace("-", "") != value]
                 add("wechat", value, m.start(), m.end())
-    if not tells.isdisjoint(ADD_TELLS) or "add" in text or "contact" in text:
+    if (letters and not tells.isdisjoint(ADD_TELLS)) or "add" in text or "contact" in text:
         taken = {c.value for c in found}
         for m in ADD_LABEL.finditer(text):
             value, end = _joined(m)
@@ -191,7 +196,8 @@ _ASCII_PAIR = re.compile(r"[a-z0-9](?:[^a-z0-9]*[a-z0-9]){4}")  # an id or a num
 OCR_DIGITS = re.compile(r"(?<![a-z0-9_])(?=[oil]*[0-9][oil]*[0-9])(?=[0-9]*[oil])[0-9oil]{3,}(?![a-z_])")
 _OCR_TABLE = str.maketrans("oil", "011")
 # Cheap first looks (a class first: the engine skips to candidates) before the patterns above.
-OCR_HINT = re.compile(r"[0-9][oil]|[oil][0-9]")
+# (A digit next to an o / i / l, written to start with a class: the engine then skips to candidate characters.)
+OCR_HINT = re.compile(r"[0-9oil](?:(?<=[0-9])[oil]|(?<=[oil])[0-9])")
 SPACED_HINT = re.compile(r"[a-z0-9][^\w\n]{1,3}[a-z0-9][^\w\n]{1,3}[a-z0-9]")
 
 
@@ -204,7 +210,7 @@ def tidy_view(light: Mapped) -> Mapped | None:
         text = light.text
     # Only runs with five latin letters or digits or more can hold a contact ("征 信 修 复", "第 3 0 天" cannot).
     spaced = [r.span() for r in SPACED_RUN.finditer(text) if _ASCII_PAIR.search(r.group())] if SPACED_HINT.search(text) else []
-    lines = [r.span() for r in LINE_RUN.finditer(text) if _ASCII_PAIR.search(r.group())] if text.count("\n") >= 4 else []
+    lines = [r.span() for r in LINE_RUN.finditer(text) if _ASCII_PAIR.search(r.group())] if _short_lines(text) else []
     if not (spaced or lines):
         return light if fixed else None
     cut = [False] * len(text)
@@ -227,6 +233,19 @@ def tidy_view(light: Mapped) -> Mapped | None:
     if len(parts) % 2 == 0:
         parts.append("")
     return light.derive("".join(parts[::2]), Runs(parts))
+
+
+def _short_lines(text: str) -> bool:
+    """Whether :data:`LINE_RUN` can match: four whole lines of one to seven characters, then a line not empty
+    (texts joined by the boundary have lines enough, rarely short ones)."""
+    if text.count("\n") < 4:
+        return False
+    run = 0
+    for line in text.split("\n"):
+        if run >= 4 and line:
+            return True
+        run = run + 1 if 0 < len(line) <= 7 else 0
+    return False
 
 
 def _url_value(m: re.Match[str], light: Mapped, original: str) -> str | None:
