@@ -14,6 +14,7 @@ from typing import Any
 
 from pipelines.detection.normalize import Mapped, Runs
 from pipelines.detection.phonetic import split_pinyin
+from pipelines.detection.scan import Scanner
 
 _SEP = r"[\s\-.·•*/|~_,，、—–]{0,3}"  # what people put between the digits of a number
 _COLON = (
@@ -69,6 +70,12 @@ TELLS = re.compile("[" + re.escape("".join(DIGITS | WECHAT_TELLS | QQ_TELLS | TE
 # Ten digits, at most three characters apart: every phone and hotline number has them (a hint, as below, that
 # spares texts with only short numbers — "7天", "2024年" — the two slow patterns).
 PHONE_HINT = re.compile(r"[0-9](?:[^0-9]{0,3}[0-9]){9}")
+# The patterns above begin with lookbehinds and alternations the regex engine tries at every position: each is
+# tried only where one of the characters its matches begin with is (same matches, in order).
+SCANS = {name: Scanner(rx) for name, rx in (
+    ("PHONE", PHONE), ("HOTLINE", HOTLINE), ("WECHAT", WECHAT), ("WECHAT_SPELLED", WECHAT_SPELLED),
+    ("ADD_LABEL", ADD_LABEL), ("QQ", QQ), ("TELEGRAM", TELEGRAM),
+)}
 ASCII_ALNUM = re.compile("[a-z0-9]")
 LETTER = re.compile("[a-z]")
 QQ_HINT = re.compile(r"q|扣|企鹅|球球|🐧")
@@ -121,18 +128,18 @@ def _find(light: Mapped, original: str, source: str) -> list[Contact]:
     tells = set(TELLS.findall(text))
     has_digits = not tells.isdisjoint(DIGITS)
     if has_digits and PHONE_HINT.search(text):
-        for m in PHONE.finditer(text):
+        for m in SCANS["PHONE"].finditer(text):
             add("phone", _digits(m.group(1)), m.start(), m.end())
-        for m in HOTLINE.finditer(text):
+        for m in SCANS["HOTLINE"].finditer(text):
             add("phone", _digits(m.group(1)), m.start(), m.end())
     # A WeChat id starts with a latin letter: a text without any is spared the WeChat patterns.
     letters = (not tells.isdisjoint(WECHAT_TELLS) or not tells.isdisjoint(ADD_TELLS)) and LETTER.search(text) is not None
     if letters and not tells.isdisjoint(WECHAT_TELLS):
-        for m in WECHAT.finditer(text):
+        for m in SCANS["WECHAT"].finditer(text):
             value, end = _joined(m, SHORT_ID)
             if value:
                 add("wechat", value, m.start(), end)
-        for m in WECHAT_SPELLED.finditer(text):
+        for m in SCANS["WECHAT_SPELLED"].finditer(text):
             value = re.sub(r"[\s.\-一·]", "", m.group(1))
             if value[0].isalpha() and (6 <= len(value) <= 20 or SHORT_ID.fullmatch(value)):
                 # The same id read as written (``l-o-a-n-9-9``) is this one cut apart: keep only the joined one.
@@ -140,15 +147,15 @@ def _find(light: Mapped, original: str, source: str) -> list[Contact]:
                 add("wechat", value, m.start(), m.end())
     if (letters and not tells.isdisjoint(ADD_TELLS)) or "add" in text or "contact" in text:
         taken = {c.value for c in found}
-        for m in ADD_LABEL.finditer(text):
+        for m in SCANS["ADD_LABEL"].finditer(text):
             value, end = _joined(m)
             if value and not any(value in t or t in value for t in taken):
                 add("wechat", value, m.start(), end)
     if has_digits and not tells.isdisjoint(QQ_TELLS) and QQ_HINT.search(text):
-        for m in QQ.finditer(text):
+        for m in SCANS["QQ"].finditer(text):
             add("qq", _digits(m.group(1)), m.start(), m.end())
     if not tells.isdisjoint(TELEGRAM_TELLS) and TELEGRAM_HINT.search(text):
-        for m in TELEGRAM.finditer(text):
+        for m in SCANS["TELEGRAM"].finditer(text):
             add("telegram", "@" + (m.group(1) or m.group(2)), m.start(), m.end())
     if "." in tells:
         for m in URL.finditer(text):
