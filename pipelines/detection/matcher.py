@@ -71,6 +71,8 @@ class Matcher:
             (i if term is not None else -1, ascii_only, tuple(gates), tuple(weak.get(string, ())))
             for i, (string, (term, ascii_only, gates)) in enumerate(entries.items())
         ]
+        # The usual string: a term that needs no check and opens nothing: its id here (else -1, see entries).
+        self._plain = [e[0] if e[0] >= 0 and not (e[1] or e[2] or e[3]) else -1 for e in self.entries]
         self.automaton = ahocorasick_rs.AhoCorasick(self.strings, matchkind=ahocorasick_rs.MatchKind.Standard)
 
     def find(self, text: str, gated: bool = True) -> list[Hit]:
@@ -86,9 +88,13 @@ class Matcher:
         hits: list[tuple[int, int, int]] = []  # start, −end, id: plain tuple order is the order kept hits need
         opened: set[int] = set()
         branches: set[int] = set()
-        entries = self.entries
+        entries, plain = self.entries, self._plain
         n = len(text)
         for index, start, end in self.automaton.find_matches_as_indexes(text, overlapping=True):
+            term_id = plain[index]
+            if term_id >= 0:
+                hits.append((start, -end, term_id))
+                continue
             term_id, ascii_only, gates, weak = entries[index]
             if gates:
                 opened.update(gates)
