@@ -5,6 +5,7 @@ the same whatever the hash seed."""
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import sys
@@ -15,8 +16,9 @@ import pytest
 from pipelines.detection import Detector
 from pipelines.detection import contacts as contacts_module
 from pipelines.detection.contacts import find_contacts
-from pipelines.detection.matcher import required_literals
+from pipelines.detection.matcher import branch_literals, required_literals
 from pipelines.detection.normalize import BOUNDARY, PLUS_TABLE, INVISIBLE, compact_view, light_view, strip_separators
+from pipelines.detection.scan import first_chars
 from tests.eval.dataset import load_items
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +67,49 @@ def test_required_literals(pattern: str, expected: set[str] | None) -> None:
     assert (set(got) if got is not None else None) == expected
 
 
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("闭嘴|清净了|(?:让|叫)?.{0,6}(?:安静|消停)", {"闭嘴", "清净了", "安静", "消停"}),
+        ("回复?1|打1", {"回", "打1"}),
+        ("停息|\\d+", None),
+        ("停息挂账", None),  # no alternation: required_literals tells
+    ],
+)
+def test_branch_literals(pattern: str, expected: set[str] | None) -> None:
+    got = branch_literals(re.compile(pattern))
+    assert (set(got) if got is not None else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("(?<![a-z])(?:vx|wx)|(?<=加)[微威]|🆔", set("vw微威🆔")),
+        ("(?:\\+?86)?1[3-9]", set("+81")),
+        ("a?b*c", set("abc")),
+        ("a?", None),  # may match empty
+        ("\\d+", None),  # a class by category
+        ("[^a]b", None),
+        ("(?i)ab", None),
+    ],
+)
+def test_first_chars(pattern: str, expected: set[str] | None) -> None:
+    got = first_chars(re.compile(pattern))
+    assert (set(got) if got is not None else None) == expected
+
+
+def test_scanners_find_what_finditer_finds(texts: list[str]) -> None:
+    rng = random.Random(3)
+    alphabet = list("微信威薇徽卫星小绿泡泡加我jiaweivxwqtg扣企鹅球🐧🛰🆔+＋➕86140:：= _-.·abz09\n号是一下联系添合洽咨滴电报纸飞机me/")
+    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    samples += [light_view(t).text for t in texts]
+    for scanner in contacts_module.SCANS.values():
+        assert scanner._starts is not None
+        for text in samples:
+            expected = [(m.span(), m.groups()) for m in scanner.pattern.finditer(text)]
+            assert [(m.span(), m.groups()) for m in scanner.finditer(text)] == expected, text
+
+
 def _slow_offsets(text: str) -> list[int]:
     """Per character, the long way: where each character of the separator-free light view came from."""
     visible = [i for i, c in enumerate(text) if c not in INVISIBLE]
@@ -90,6 +135,11 @@ def test_contact_hints_skip_no_contact(texts: list[str], monkeypatch: pytest.Mon
     hinted = [find_contacts(light, t, "text") for light, t in lights]
     monkeypatch.setattr(contacts_module, "PHONE_HINT", re.compile(""))
     monkeypatch.setattr(contacts_module, "TELLS", re.compile(".", re.DOTALL))  # every character tells
+    for hint in ("ASCII_ALNUM", "LETTER", "OCR_HINT", "SPACED_HINT"):
+        monkeypatch.setattr(contacts_module, hint, re.compile(""))
+    monkeypatch.setattr(contacts_module, "_short_lines", lambda text: True)
+    for scanner in contacts_module.SCANS.values():  # every pattern tried at every position
+        monkeypatch.setattr(scanner, "_starts", None)
     assert hinted == [find_contacts(light, t, "text") for light, t in lights]
     assert sum(c.kind == "phone" for found in hinted for c in found) >= 4
 

@@ -202,7 +202,7 @@ class Detector:
         # Matching by sound only where something else already speaks of these things (any lexicon word, a
         # call to action among them) or latin letters may spell pinyin: everyday chatter is spared the pass.
         latin = LATIN_RUN.search(compact.text) is not None
-        for hit in self.phonetic.find(compact.text) if hits or latin else ():
+        for hit in self.phonetic.find(compact.text, latin) if hits or latin else ():
             i = self._term_ids.get((hit.term.kind, hit.term.term))
             if i is not None:
                 hits.append((hit.start, hit.end, i, hit.via))
@@ -246,7 +246,7 @@ class Detector:
                 if i is not None and i not in found:
                     out.append((token.start(), token.end(), i, ""))
                 continue
-            for hit in self.phonetic.find(word):
+            for hit in self.phonetic.find(word, True):
                 i = self._term_ids.get((hit.term.kind, hit.term.term))
                 if i is not None and i not in found:
                     out.append((token.start() + hit.start, token.start() + hit.end, i, hit.via))

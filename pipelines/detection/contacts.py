@@ -14,6 +14,7 @@ from typing import Any
 
 from pipelines.detection.normalize import Mapped, Runs
 from pipelines.detection.phonetic import split_pinyin
+from pipelines.detection.scan import Scanner
 
 _SEP = r"[\s\-.·•*/|~_,，、—–]{0,3}"  # what people put between the digits of a number
 _COLON = (
@@ -69,6 +70,14 @@ TELLS = re.compile("[" + re.escape("".join(DIGITS | WECHAT_TELLS | QQ_TELLS | TE
 # Ten digits, at most three characters apart: every phone and hotline number has them (a hint, as below, that
 # spares texts with only short numbers — "7天", "2024年" — the two slow patterns).
 PHONE_HINT = re.compile(r"[0-9](?:[^0-9]{0,3}[0-9]){9}")
+# The patterns above begin with lookbehinds and alternations the regex engine tries at every position: each is
+# tried only where one of the characters its matches begin with is (same matches, in order).
+SCANS = {name: Scanner(rx) for name, rx in (
+    ("PHONE", PHONE), ("HOTLINE", HOTLINE), ("WECHAT", WECHAT), ("WECHAT_SPELLED", WECHAT_SPELLED),
+    ("ADD_LABEL", ADD_LABEL), ("QQ", QQ), ("TELEGRAM", TELEGRAM),
+)}
+ASCII_ALNUM = re.compile("[a-z0-9]")
+LETTER = re.compile("[a-z]")
 QQ_HINT = re.compile(r"q|扣|企鹅|球球|🐧")
 TELEGRAM_HINT = re.compile(r"t\.me|telegram|tele|tg|电报|飞机")
 
@@ -96,6 +105,8 @@ def find_contacts(light: Mapped, original: str, source: str) -> list[Contact]:
     Read twice when the text cuts characters apart (``微✨信✨q✨c``, one character per line) or holds numbers
     an OCR engine misread (``18O 6221``): once as it is, once from its :func:`tidy_view`; an id found whole
     there replaces the piece of it found in the text as it is."""
+    if ASCII_ALNUM.search(light.text) is None:  # every contact holds latin letters or digits
+        return []
     found = _find(light, original, source)
     tidy = tidy_view(light)
     if tidy is not None:
@@ -117,33 +128,34 @@ def _find(light: Mapped, original: str, source: str) -> list[Contact]:
     tells = set(TELLS.findall(text))
     has_digits = not tells.isdisjoint(DIGITS)
     if has_digits and PHONE_HINT.search(text):
-        for m in PHONE.finditer(text):
+        for m in SCANS["PHONE"].finditer(text):
             add("phone", _digits(m.group(1)), m.start(), m.end())
-        for m in HOTLINE.finditer(text):
+        for m in SCANS["HOTLINE"].finditer(text):
             add("phone", _digits(m.group(1)), m.start(), m.end())
-    wechat = not tells.isdisjoint(WECHAT_TELLS)
-    if wechat:
-        for m in WECHAT.finditer(text):
+    # A WeChat id starts with a latin letter: a text without any is spared the WeChat patterns.
+    letters = (not tells.isdisjoint(WECHAT_TELLS) or not tells.isdisjoint(ADD_TELLS)) and LETTER.search(text) is not None
+    if letters and not tells.isdisjoint(WECHAT_TELLS):
+        for m in SCANS["WECHAT"].finditer(text):
             value, end = _joined(m, SHORT_ID)
             if value:
                 add("wechat", value, m.start(), end)
-        for m in WECHAT_SPELLED.finditer(text):
+        for m in SCANS["WECHAT_SPELLED"].finditer(text):
             value = re.sub(r"[\s.\-一·]", "", m.group(1))
             if value[0].isalpha() and (6 <= len(value) <= 20 or SHORT_ID.fullmatch(value)):
                 # The same id read as written (``l-o-a-n-9-9``) is this one cut apart: keep only the joined one.
                 found[:] = [c for c in found if c.kind != "wechat" or c.value.replace("-", "") != value]
                 add("wechat", value, m.start(), m.end())
-    if not tells.isdisjoint(ADD_TELLS) or "add" in text or "contact" in text:
+    if (letters and not tells.isdisjoint(ADD_TELLS)) or "add" in text or "contact" in text:
         taken = {c.value for c in found}
-        for m in ADD_LABEL.finditer(text):
+        for m in SCANS["ADD_LABEL"].finditer(text):
             value, end = _joined(m)
             if value and not any(value in t or t in value for t in taken):
                 add("wechat", value, m.start(), end)
     if has_digits and not tells.isdisjoint(QQ_TELLS) and QQ_HINT.search(text):
-        for m in QQ.finditer(text):
+        for m in SCANS["QQ"].finditer(text):
             add("qq", _digits(m.group(1)), m.start(), m.end())
     if not tells.isdisjoint(TELEGRAM_TELLS) and TELEGRAM_HINT.search(text):
-        for m in TELEGRAM.finditer(text):
+        for m in SCANS["TELEGRAM"].finditer(text):
             add("telegram", "@" + (m.group(1) or m.group(2)), m.start(), m.end())
     if "." in tells:
         for m in URL.finditer(text):
@@ -191,7 +203,8 @@ _ASCII_PAIR = re.compile(r"[a-z0-9](?:[^a-z0-9]*[a-z0-9]){4}")  # an id or a num
 OCR_DIGITS = re.compile(r"(?<![a-z0-9_])(?=[oil]*[0-9][oil]*[0-9])(?=[0-9]*[oil])[0-9oil]{3,}(?![a-z_])")
 _OCR_TABLE = str.maketrans("oil", "011")
 # Cheap first looks (a class first: the engine skips to candidates) before the patterns above.
-OCR_HINT = re.compile(r"[0-9][oil]|[oil][0-9]")
+# (A digit next to an o / i / l, written to start with a class: the engine then skips to candidate characters.)
+OCR_HINT = re.compile(r"[0-9oil](?:(?<=[0-9])[oil]|(?<=[oil])[0-9])")
 SPACED_HINT = re.compile(r"[a-z0-9][^\w\n]{1,3}[a-z0-9][^\w\n]{1,3}[a-z0-9]")
 
 
@@ -204,7 +217,7 @@ def tidy_view(light: Mapped) -> Mapped | None:
         text = light.text
     # Only runs with five latin letters or digits or more can hold a contact ("征 信 修 复", "第 3 0 天" cannot).
     spaced = [r.span() for r in SPACED_RUN.finditer(text) if _ASCII_PAIR.search(r.group())] if SPACED_HINT.search(text) else []
-    lines = [r.span() for r in LINE_RUN.finditer(text) if _ASCII_PAIR.search(r.group())] if text.count("\n") >= 4 else []
+    lines = [r.span() for r in LINE_RUN.finditer(text) if _ASCII_PAIR.search(r.group())] if _short_lines(text) else []
     if not (spaced or lines):
         return light if fixed else None
     cut = [False] * len(text)
@@ -227,6 +240,19 @@ def tidy_view(light: Mapped) -> Mapped | None:
     if len(parts) % 2 == 0:
         parts.append("")
     return light.derive("".join(parts[::2]), Runs(parts))
+
+
+def _short_lines(text: str) -> bool:
+    """Whether :data:`LINE_RUN` can match: four whole lines of one to seven characters, then a line not empty
+    (texts joined by the boundary have lines enough, rarely short ones)."""
+    if text.count("\n") < 4:
+        return False
+    run = 0
+    for line in text.split("\n"):
+        if run >= 4 and line:
+            return True
+        run = run + 1 if 0 < len(line) <= 7 else 0
+    return False
 
 
 def _url_value(m: re.Match[str], light: Mapped, original: str) -> str | None:

@@ -37,11 +37,25 @@ class Matcher:
         # Of those, the ones written in latin letters only (English phrasings) can match only a text that holds
         # some: a Chinese text is spared them.
         self.ungated_cjk: list[int] = []
+        # An alternation of phrasings (``闭嘴|清净了|…``) has no literal all its matches share, but each branch
+        # has one: such a pattern runs whenever a term was found, like an ungated one, yet only when one of its
+        # branches' literals is there too (its *branch gate*, which never opens the pattern pass by itself).
+        weak: dict[str, list[int]] = {}
+        self._latin_only: set[int] = set()
         for i, pattern in enumerate(lexicon.patterns):
             gate = required_literals(pattern.regex)
             if gate is None:
+                latin_only = _LATIN_ONLY.fullmatch(pattern.regex.pattern) is not None
+                branch_gate = branch_literals(pattern.regex)
+                if branch_gate is not None:
+                    for literal in branch_gate:
+                        weak.setdefault(literal, []).append(i)
+                        entries.setdefault(literal, (None, False, []))
+                    if latin_only:
+                        self._latin_only.add(i)
+                    continue
                 self.ungated.append(i)
-                if not _LATIN_ONLY.fullmatch(pattern.regex.pattern):
+                if not latin_only:
                     self.ungated_cjk.append(i)
                 continue
             for literal in gate:
@@ -51,11 +65,14 @@ class Matcher:
         self.terms: list[Term | None] = [term for term, _, _ in entries.values()] + [p.term for p in lexicon.patterns]
         self._pattern_ids = range(len(self.strings), len(self.terms))
         self._is_category = [term is not None and term.kind == CATEGORY for term in self.terms]
-        # Per automaton string: its term id (-1: a gate literal only), whether it must stand alone, its gates.
+        # Per automaton string: its term id (-1: a gate literal only), whether it must stand alone, its gates,
+        # its branch gates.
         self.entries = [
-            (i if term is not None else -1, ascii_only, tuple(gates))
-            for i, (term, ascii_only, gates) in enumerate(entries.values())
+            (i if term is not None else -1, ascii_only, tuple(gates), tuple(weak.get(string, ())))
+            for i, (string, (term, ascii_only, gates)) in enumerate(entries.items())
         ]
+        # The usual string: a term that needs no check and opens nothing: its id here (else -1, see entries).
+        self._plain = [e[0] if e[0] >= 0 and not (e[1] or e[2] or e[3]) else -1 for e in self.entries]
         self.automaton = ahocorasick_rs.AhoCorasick(self.strings, matchkind=ahocorasick_rs.MatchKind.Standard)
 
     def find(self, text: str, gated: bool = True) -> list[Hit]:
@@ -70,12 +87,19 @@ class Matcher:
         """:meth:`find` with the term as its id in ``terms`` (the detector's per-id tables make a hit cheap)."""
         hits: list[tuple[int, int, int]] = []  # start, −end, id: plain tuple order is the order kept hits need
         opened: set[int] = set()
-        entries = self.entries
+        branches: set[int] = set()
+        entries, plain = self.entries, self._plain
         n = len(text)
         for index, start, end in self.automaton.find_matches_as_indexes(text, overlapping=True):
-            term_id, ascii_only, gates = entries[index]
+            term_id = plain[index]
+            if term_id >= 0:
+                hits.append((start, -end, term_id))
+                continue
+            term_id, ascii_only, gates, weak = entries[index]
             if gates:
                 opened.update(gates)
+            if weak:
+                branches.update(weak)
             if term_id < 0:
                 continue
             if ascii_only and (
@@ -89,8 +113,13 @@ class Matcher:
         # Lexicon order, so that of two hits on the same span the same one is kept as without gates.
         if not gated:
             opened = set(range(len(self.patterns)))
-        elif self.ungated:
-            opened.update(self.ungated if _LATIN.search(text) else self.ungated_cjk)
+        else:
+            if self.ungated:
+                opened.update(self.ungated if _LATIN.search(text) else self.ungated_cjk)
+            if branches:
+                if not branches.isdisjoint(self._latin_only) and not _LATIN.search(text):
+                    branches -= self._latin_only
+                opened |= branches
         patterns, pattern_ids = self.patterns, self._pattern_ids
         for i in sorted(opened) if len(opened) > 1 else opened:
             finditer = patterns[i][0]
@@ -119,12 +148,37 @@ def required_literals(regex: re.Pattern[str]) -> frozenset[str] | None:
     fixed strings (literals, alternations of literals, classes of plain characters) — e.g. ``逾期记录`` in
     ``(?:删除|消除).{0,4}逾期记录``, or ``先办事后收费`` … in ``先(?:办事|服务)后(?:收费|付款)``.
     """
+    items = _parsed(regex)
+    return _sequence_literals(items) if items is not None else None
+
+
+def branch_literals(regex: re.Pattern[str]) -> frozenset[str] | None:
+    """For a regex that is one alternation (``a…|b…|c…``): the union of what each branch requires (see
+    :func:`required_literals`), or None if some branch requires nothing that can be told."""
+    items = _parsed(regex)
+    if items is None or len(items) != 1 or items[0][0] is not sre_parse.BRANCH:
+        return None
+    out: set[str] = set()
+    for branch in items[0][1][1]:
+        gate = _sequence_literals(list(branch))
+        if gate is None:
+            return None
+        out |= gate
+    return frozenset(out)
+
+
+def _parsed(regex: re.Pattern[str]) -> list | None:
+    """The top-level sequence of a regex without case folding (whose literals cannot be told), or None."""
     if regex.flags & re.IGNORECASE:
         return None
     try:
-        items = list(sre_parse.parse(regex.pattern, regex.flags))
+        return list(sre_parse.parse(regex.pattern, regex.flags))
     except (re.error, RecursionError):  # pragma: no cover - compiled patterns parse
         return None
+
+
+def _sequence_literals(items: list) -> frozenset[str] | None:
+    """:func:`required_literals` of a parsed sequence."""
     best: set[str] | None = None
     run: set[str] | None = None
     for item in [*items, None]:

@@ -52,9 +52,8 @@ class Runs:
 
     def _starts(self) -> tuple[list[int], list[int]]:
         if self._derived is None:
-            lengths = list(map(len, self._parts))
-            self._source = list(accumulate(lengths, initial=0))[::2]
-            self._derived = list(accumulate(lengths[::2], initial=0))
+            self._source = list(accumulate(map(len, self._parts), initial=0))[::2]
+            self._derived = list(accumulate(map(len, self._parts[::2]), initial=0))
         return self._derived, self._source
 
     def __getitem__(self, i: int) -> int:
@@ -423,7 +422,7 @@ def fold_astral(m: Mapped) -> Mapped:
 
 
 # Digit words glued to an id ("zhang三五六七", "abc幺二三"): digits there, however few.
-ID_DIGIT_WORDS = re.compile(f"(?<=[a-z0-9_]{{3}})[{''.join(DIGIT_WORDS)}]{{2,}}")
+ID_DIGIT_WORDS = re.compile("[{0}](?<=[a-z0-9_]{{3}}[{0}])[{0}]+".format("".join(DIGIT_WORDS)))  # class first: fast
 
 
 def light_view(text: str) -> Mapped:

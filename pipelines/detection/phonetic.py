@@ -176,13 +176,15 @@ class PhoneticMatcher:
         # would hold up the reactor for a moment).
         _dictionary()
 
-    def code_view(self, text: str) -> tuple[str, list[tuple[int, int]] | None]:
-        """The text as syllable codes, and (when latin pinyin was cut, so positions moved) each code's span."""
+    def code_view(self, text: str, latin: bool | None = None) -> tuple[str, list[int] | None]:
+        """The text as syllable codes, and (when latin pinyin was cut, so positions moved) where each code
+        starts in the text (each code ends where the next one starts, the last one at the end of the text).
+        ``latin``: whether the text holds a latin run (None: look)."""
         coded = text.translate(self._table)
-        if not LATIN_RUN.search(coded):
+        if not (LATIN_RUN.search(coded) is not None if latin is None else latin):
             return coded, None
         parts: list[str] = []
-        spans: list[tuple[int, int]] = []
+        starts: list[int] = []
         last = 0
         for run in LATIN_RUN.finditer(coded):
             s, e = run.span()
@@ -190,29 +192,31 @@ class PhoneticMatcher:
             if syllables is None:
                 continue
             parts.append(coded[last:s])
-            spans.extend((i, i + 1) for i in range(last, s))
+            starts.extend(range(last, s))
             at = s
             for syl in syllables:
+                starts.append(at)
                 if syl[0] == "!":  # a letter no syllable holds: kept as itself (no term's code)
                     parts.append(syl[1])
-                    spans.append((at, at + 1))
                     at += 1
                     continue
                 parts.append(self._codes.get(fold(syl), "?"))
-                spans.append((at, at + len(syl)))
                 at += len(syl)
             last = e
         parts.append(coded[last:])
-        spans.extend((i, i + 1) for i in range(last, len(coded)))
-        return "".join(parts), spans
+        starts.extend(range(last, len(coded)))
+        return "".join(parts), starts
 
-    def find(self, text: str) -> list[PhoneticHit]:
-        """Hits in the compact ``text`` that its exact spellings do not already explain."""
-        coded, spans = self.code_view(text)
+    def find(self, text: str, latin: bool | None = None) -> list[PhoneticHit]:
+        """Hits in the compact ``text`` that its exact spellings do not already explain (``latin``: whether the
+        text holds a latin run, if the caller knows)."""
+        if latin is None:
+            latin = LATIN_RUN.search(text) is not None
+        coded, starts = self.code_view(text, latin)
         hits: list[PhoneticHit] = []
         for index, s, e in self.automaton.find_matches_as_indexes(coded):
-            if spans is not None:
-                s, e = spans[s][0], spans[e - 1][1]
+            if starts is not None:
+                s, e = starts[s], starts[e] if e < len(starts) else len(text)
             written = text[s:e]
             if written in self.spellings:
                 continue
@@ -220,6 +224,8 @@ class PhoneticMatcher:
             if via == "homophone" and is_word(written):
                 continue
             hits.append(PhoneticHit(s, e, self.terms[index], via))
+        if not latin:
+            return hits
         for run in LATIN_RUN.finditer(text):
             term = self.initialisms.get(run.group())
             if term is not None and run.group() not in self.spellings:
