@@ -192,3 +192,14 @@ def test_round4_calls_stories_and_homophones_open_the_reading(detector: Detector
     ]
     for text in harmless:
         assert not detector.detect([("text", text)]).flagged, text
+
+
+def test_explanation_order_does_not_depend_on_hash_order() -> None:
+    """Features that weigh the same are listed by name: the explanation of a flag is the same in every process
+    (set order changes with the hash seed, so a tie once came out differently from run to run)."""
+    from pipelines.detection.intent import IntentModel
+
+    model = IntentModel({"b": 0.5, "a": 0.5, "c": -0.5, "d": 0.1}, 0.0)
+    first = model.explain({"b": 1.0, "c": 1.0, "a": 1.0, "d": 1.0}, 3)
+    again = model.explain({"a": 1.0, "d": 1.0, "c": 1.0, "b": 1.0}, 3)
+    assert first == again == [("a", 0.5), ("b", 0.5), ("c", -0.5)]

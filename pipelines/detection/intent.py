@@ -178,7 +178,7 @@ class IntentModel:
         """The ``n`` features that weighed most (name, contribution), strongest first."""
         weights = self.weights
         contributions = [(name, weights[name] * value) for name, value in feats.items() if name in weights]
-        return sorted(contributions, key=lambda c: -abs(c[1]))[:n]
+        return sorted(contributions, key=lambda c: (-abs(c[1]), c[0]))[:n]
 
 
 @lru_cache(maxsize=2)
