@@ -202,10 +202,13 @@ class Detector:
         # Matching by sound only where something else already speaks of these things (any lexicon word, a
         # call to action among them) or latin letters may spell pinyin: everyday chatter is spared the pass.
         latin = LATIN_RUN.search(compact.text) is not None
+        literal = bool(hits)
         for hit in self.phonetic.find(compact.text) if hits or latin else ():
             i = self._term_ids.get((hit.term.kind, hit.term.term))
             if i is not None:
                 hits.append((hit.start, hit.end, i, hit.via))
+        if hits and not literal:  # found by sound only: the phrase patterns had no literal to open them
+            hits += [(s, e, i, "") for s, e, i in self.matcher.find_ids(compact.text, gated=False)]
         units = [unit_of(source) for source, _ in texts]
         matches: list[Match] = []
         # Per unit: per evidence key, the strongest (weight, index of its match, found only by sound).

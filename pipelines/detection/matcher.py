@@ -84,7 +84,7 @@ class Matcher:
             ):
                 continue
             hits.append((start, -end, term_id))
-        if not hits and not opened:
+        if not hits and not opened and gated:
             return []
         # Lexicon order, so that of two hits on the same span the same one is kept as without gates.
         if not gated:
