@@ -208,7 +208,7 @@ class Detector:
             if i is not None:
                 hits.append((hit.start, hit.end, i, hit.via))
         if hits and not literal:  # found by sound only: the phrase patterns had no literal to open them
-            hits += [(s, e, i, "") for s, e, i in self.matcher.find_ids(compact.text, gated=False)]
+            hits += [(s, e, i, "") for s, e, i in self.matcher.find_patterns(compact.text)]
         units = [unit_of(source) for source, _ in texts]
         matches: list[Match] = []
         # Per unit: per evidence key, the strongest (weight, index of its match, found only by sound).
