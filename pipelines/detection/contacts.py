@@ -26,7 +26,7 @@ HOTLINE = re.compile(rf"(?<![0-9])((?:400|800)(?:{_SEP}[0-9]){{7}}|0[1-9][0-9]{{
 # What stands for "WeChat": the word and its look-alikes (徽信, 威信, 薇心), v / vx / wx, a heart or an id
 # badge before a colon, and the slang of the trade (卫星 / 🛰 "satellite", 小绿泡泡 "little green bubble").
 _WECHAT_LABEL = (
-    r"(?:[微威薇]\s?xin(?![a-z])|微信号?|威信|薇信|薇心|徽信号?|威亻言|v信|(?:(?<![a-z])v\s?|[微威薇徽])[芯心欣鑫](?=\s*[:：❤])|(?<![a-z])(?:vx|wx|wechat|wei\s?xin|[vw]\s[x×](?![a-z]))|薇|徽"
+    r"(?:[微威薇]\s?xin(?![a-z])|微信号?|威信|薇信|薇心|徽信号?|威亻言|v信|(?:v\s?[芯心欣鑫]|[微威薇徽]\s?[芯欣鑫])(?=\s*[:：❤])|(?<![a-z])(?:vx|wx|wechat|wei\s?xin|[vw]\s[x×](?![a-z]))|薇|徽"
     r"|(?<=加)[微威](?!信)|(?<=[加+＋➕])v|(?<![a-z0-9])v(?=\s*(?:一下|我)?\s*[:：❤]|\s+[a-z])|[微威](?=\s*[:：❤]|\s+[a-z])"
     r"|卫星|🛰|小绿泡泡搜?|🆔|加我(?=\s*[:：])|jia(?<![a-z]jia)\s?(?:wei|v)(?=\s*[:：])"
     r"|wei(?<![a-z]wei)(?=\s*[:：]))[❤💚]?"
