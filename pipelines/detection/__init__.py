@@ -199,10 +199,10 @@ class Detector:
         light = light_view(joined)
         compact = compact_view(light)
         hits: list[tuple[int, int, int, str]] = [(s, e, i, "") for s, e, i in self.matcher.find_ids(compact.text)]
+        literal = bool(hits)  # terms found as written (else the phrase patterns were never opened)
         # Matching by sound only where something else already speaks of these things (any lexicon word, a
         # call to action among them) or latin letters may spell pinyin: everyday chatter is spared the pass.
         latin = LATIN_RUN.search(compact.text) is not None
-        literal = bool(hits)
         for hit in self.phonetic.find(compact.text) if hits or latin else ():
             i = self._term_ids.get((hit.term.kind, hit.term.term))
             if i is not None:
