@@ -199,6 +199,7 @@ class Detector:
         light = light_view(joined)
         compact = compact_view(light)
         hits: list[tuple[int, int, int, str]] = [(s, e, i, "") for s, e, i in self.matcher.find_ids(compact.text)]
+        literal = bool(hits)  # terms found as written (else the phrase patterns were never opened)
         # Matching by sound only where something else already speaks of these things (any lexicon word, a
         # call to action among them) or latin letters may spell pinyin: everyday chatter is spared the pass.
         latin = LATIN_RUN.search(compact.text) is not None
@@ -206,6 +207,8 @@ class Detector:
             i = self._term_ids.get((hit.term.kind, hit.term.term))
             if i is not None:
                 hits.append((hit.start, hit.end, i, hit.via))
+        if hits and not literal:  # found by sound only: the phrase patterns had no literal to open them
+            hits += [(s, e, i, "") for s, e, i in self.matcher.find_patterns(compact.text)]
         units = [unit_of(source) for source, _ in texts]
         matches: list[Match] = []
         # Per unit: per evidence key, the strongest (weight, index of its match, found only by sound).

@@ -135,6 +135,17 @@ class Matcher:
         return _drop_contained(hits, self._is_category)
 
 
+    def find_patterns(self, text: str) -> list[tuple[int, int, int]]:
+        """Every phrase pattern's hits (start, end, id), whatever the automaton saw: for a text whose terms were
+        found only by sound (pinyin, initials), where no literal opened the patterns."""
+        hits = [
+            (found.start(), -found.end(), pattern_id)
+            for (finditer, _), pattern_id in zip(self.patterns, self._pattern_ids)
+            for found in finditer(text)
+            if found.end() > found.start() and BOUNDARY_CHAR not in found.group()
+        ]
+        return _drop_contained(hits, self._is_category) if hits else []
+
 _LATIN = re.compile("[a-z]")
 # A pattern that can match only latin letters and digits (and the regex syntax around them): no character above
 # ASCII, no "." and no escape but \d that could stand for one.

@@ -206,7 +206,18 @@ def fold_table() -> dict[int, str]:
         if ord(glyph) < 0x10000 and ord(glyph) not in table:
             table[ord(glyph)] = GLYPHS.get(target, target)
     table.update({ord(c): v for c, v in GLYPHS.items()})
+    table.update(dict.fromkeys(_decoration_letters(table), " "))
     return table
+
+
+def _decoration_letters(table: dict[int, str]) -> list[int]:
+    """Greek and Cyrillic letters with no Latin look-alike (ф, ж, λ, ψ …): in these posts they are decoration
+    strewn between characters ("ф债ф务ф"), never words; read as separators (the look-alikes, ѵ х а о, stay
+    the Latin letters the confusables table makes them)."""
+    return [
+        i for i in range(0x0370, 0x0530)
+        if chr(i).isalpha() and not table.get(i, chr(i)).isascii()
+    ]
 
 
 def _is_ideograph(c: str) -> bool:
