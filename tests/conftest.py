@@ -16,7 +16,6 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipelines.store import SqliteStore
-from tests.es_fixtures import drop_prefix
 from tests.esnode import EsNode
 from tests.simulator import SimConfig, Simulator
 
@@ -99,6 +98,8 @@ def sweep_once(tmp_path_factory: pytest.TempPathFactory, es_node: EsNode) -> Ite
                         env={"ADWATCH_ES_URL": url, "ADWATCH_ES_INDEX": prefix}, timeout=2400)
     assert run.proc.returncode == 0, run.output[-4000:]
     yield SharedSweep(run.proc, run.data_dir, sim, url, prefix)
+    from tests.es_fixtures import drop_prefix  # not at the top: pytest rewrites the plugin's asserts on its import
+
     client = Elasticsearch(es_node.start(), request_timeout=60)
     drop_prefix(client, prefix)
     client.close()
