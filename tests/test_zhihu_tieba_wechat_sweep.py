@@ -90,7 +90,7 @@ def test_refusals_stop_the_platform(make_simulator, tmp_path: Path, ban: dict[st
                                     blocked: dict[str, str]) -> None:
     sim = make_simulator(ban=ban, faults=False)
     run = run_sweep(sim.origin_arg, tmp_path, "--no-report", "--platforms", ",".join(blocked),
-                    "-a", "keywords=征信修复")
+                    "-a", "keywords=征信修复", "-s", "ADWATCH_REFUSAL_BACKOFF=0.1")  # the policy, not its patience
     for platform, reason in blocked.items():
         assert run.stat(platform, f"adwatch/{platform}/blocked/{reason}") == 1, run.output[-3000:]
         assert run.store().count(platform=platform) == 0
