@@ -64,6 +64,9 @@ def test_summary_and_reports_are_printed(sweep_once: SweepRun) -> None:
     for platform in PLATFORMS:
         assert re.search(rf"{platform}\s+seen\s+\d+\s+flagged\s+\d+", out)
         assert re.search(rf"{platform} takedown request \(\d+ targets\): .*takedown-{platform}\.html", out)
+    # Every flagged page of every platform (the shared sweep's eight) was captured as evidence, none failed.
+    captured = re.search(r"captured (\d+) of (\d+) flagged pages", out)
+    assert captured and captured[1] == captured[2] == str(sweep_once.store().count(flagged=True))
 
 
 def test_hostile_text_is_escaped_in_reports(sweep_once: SweepRun) -> None:
