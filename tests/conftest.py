@@ -6,14 +6,17 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from pipelines.store import SqliteStore
+from tests.esnode import EsNode
 from tests.simulator import SimConfig, Simulator
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -68,17 +71,38 @@ def simulator() -> Iterator[Simulator]:
         yield sim
 
 
-@pytest.fixture(scope="session")
-def sweep_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SweepRun]:
-    """One full sweep of both platforms, shared by the read-only tests.
+@dataclass
+class SharedSweep(SweepRun):
+    """``sweep_once``: the run, the simulator it swept (stopped; its corpus and sites as the sweep met them) and
+    the Elasticsearch node and index prefix it indexed into."""
 
-    It has a simulator of its own: the corpus's one-time faults (429, truncated page) must be met by this sweep,
-    whatever other tests swept before it.
+    sim: Simulator | None = None
+    es_url: str = ""
+    es_prefix: str = ""
+
+
+@pytest.fixture(scope="session")
+def sweep_once(tmp_path_factory: pytest.TempPathFactory, es_node: EsNode) -> Iterator[SharedSweep]:
+    """One sweep of every platform as ``scrapy sweep`` runs by default (the watchlist, reports, page captures,
+    evidence), indexed into Elasticsearch: shared by every test that only reads its store, stats, output, files
+    and index. A sweep is minutes of crawling, OCR and browser captures; one of all eight platforms costs far less
+    than one per test module. Tests that change a store or need other simulator settings run their own sweep.
+
+    It has a simulator of its own: the corpus's one-time faults (429, truncated page, key rotation) must be met by
+    this sweep, whatever other tests swept before it.
     """
+    url = es_node.start()
+    prefix = f"adwatch-shared-{uuid.uuid4().hex[:8]}"
     with Simulator() as sim:
-        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("sweep"), "--platforms", "weibo,douyin")
+        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("sweep"),
+                        env={"ADWATCH_ES_URL": url, "ADWATCH_ES_INDEX": prefix}, timeout=2400)
     assert run.proc.returncode == 0, run.output[-4000:]
-    yield run
+    yield SharedSweep(run.proc, run.data_dir, sim, url, prefix)
+    from tests.es_fixtures import drop_prefix  # not at the top: pytest rewrites the plugin's asserts on its import
+
+    client = Elasticsearch(es_node.start(), request_timeout=60)
+    drop_prefix(client, prefix)
+    client.close()
 
 
 @pytest.fixture

@@ -51,7 +51,8 @@ def receiver() -> Iterator[Receiver]:
 
 def _sweep(origin: str, data_dir: Path, hook: str, keywords: str) -> Any:
     run = run_sweep(origin, data_dir, "--platforms", "weibo", "--no-report", "-a", f"keywords={keywords}",
-                    "-s", "ADWATCH_OCR_ENGINE=", env={"ADWATCH_ALERT_WEBHOOK": hook})
+                    "-s", "ADWATCH_OCR_ENGINE=", "-s", "ADWATCH_REFUSAL_BACKOFF=0.1",  # a ban's stop, not its patience
+                    env={"ADWATCH_ALERT_WEBHOOK": hook})
     return run
 
 

@@ -10,36 +10,29 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from pipelines.store import SqliteStore
-from tests.conftest import PROJECT, SweepRun, run_sweep
+from tests.conftest import PROJECT, SharedSweep, run_sweep
 from tests.es_fixtures import assert_index_counts_equal_store
-from tests.simulator import SimConfig, Simulator
 from tests.simulator.corpus import EMPTY_KEYWORD, KEYWORDS, build_corpus, search
 from tests.simulator.platforms.bilibili import BilibiliSite, expected_w_rid
 
 ALIVE = [p for p in build_corpus()["bilibili"] if not p.deleted]
 
 
-@pytest.fixture(scope="module")
-def bili_sweep(tmp_path_factory: pytest.TempPathFactory,
-               es_module_index: tuple[str, str]) -> Iterator[tuple[SweepRun, BilibiliSite]]:
-    """One sweep of Bilibili with the corpus's faults on (truncated page, key rotation), indexed into Elasticsearch."""
-    url, prefix = es_module_index
-    with Simulator(SimConfig(platforms=("bilibili",))) as sim:
-        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("bili"), "--platforms", "bilibili",
-                        env={"ADWATCH_ES_URL": url, "ADWATCH_ES_INDEX": prefix})
-        site = sim.sites["bilibili"]
-    assert run.proc.returncode == 0, run.output[-4000:]
-    yield run, site  # type: ignore[misc]
+@pytest.fixture
+def bili_sweep(sweep_once: SharedSweep) -> tuple[SharedSweep, BilibiliSite]:
+    """The shared sweep of every platform, Bilibili's with the corpus's faults on (truncated page, key rotation),
+    indexed into Elasticsearch; and the Bilibili site it swept."""
+    assert sweep_once.sim is not None
+    return sweep_once, sweep_once.sim.sites["bilibili"]  # type: ignore[return-value]
 
 
-def test_every_post_stored_once_every_ad_flagged_no_negative(bili_sweep: tuple[SweepRun, BilibiliSite]) -> None:
+def test_every_post_stored_once_every_ad_flagged_no_negative(bili_sweep: tuple[SharedSweep, BilibiliSite]) -> None:
     run, _ = bili_sweep
     store = run.store()
     assert store.count(platform="bilibili") == len(ALIVE)  # one row per video, though the broad keyword finds all
@@ -49,7 +42,7 @@ def test_every_post_stored_once_every_ad_flagged_no_negative(bili_sweep: tuple[S
     assert run.stat("bilibili", "adwatch/dedup/duplicate") == 0  # each video was fetched once
 
 
-def test_ads_hidden_in_the_desc_the_cover_or_the_frames(bili_sweep: tuple[SweepRun, BilibiliSite]) -> None:
+def test_ads_hidden_in_the_desc_the_cover_or_the_frames(bili_sweep: tuple[SharedSweep, BilibiliSite]) -> None:
     run, site = bili_sweep
     store = run.store()
 
@@ -71,7 +64,7 @@ def test_ads_hidden_in_the_desc_the_cover_or_the_frames(bili_sweep: tuple[SweepR
     assert {m["kind"] for m in doc["media"]} >= {"cover", "video", "frame"}
 
 
-def test_pages_states_and_report(bili_sweep: tuple[SweepRun, BilibiliSite]) -> None:
+def test_pages_states_and_report(bili_sweep: tuple[SharedSweep, BilibiliSite]) -> None:
     run, _ = bili_sweep
     stat = lambda key: run.stat("bilibili", f"adwatch/bilibili/{key}")  # noqa: E731
     pages = sum(max(1, math.ceil(len(search(ALIVE + [p for p in build_corpus()["bilibili"] if p.deleted], kw)) / 10))
@@ -89,11 +82,10 @@ def test_pages_states_and_report(bili_sweep: tuple[SweepRun, BilibiliSite]) -> N
 
 
 @pytest.mark.es
-def test_index_counts_equal_the_store(bili_sweep: tuple[SweepRun, BilibiliSite],
-                                      es_module_index: tuple[str, str]) -> None:
+def test_index_counts_equal_the_store(bili_sweep: tuple[SharedSweep, BilibiliSite]) -> None:
     run, _ = bili_sweep
     assert run.store().count("bilibili") == len(ALIVE)
-    assert_index_counts_equal_store(*es_module_index, run.store(), ["bilibili"])
+    assert_index_counts_equal_store(run.es_url, run.es_prefix, run.store(), ["bilibili"])
 
 
 @pytest.mark.parametrize(("ban", "reason"), [("412", "http-412"), ("voucher", "wbi-rejected")])

@@ -218,7 +218,7 @@ def sweep_seeded(tmp: Path, **config: Any) -> tuple[SweepRun, dict[str, dict[str
     with Simulator(SimConfig(faults=False, platforms=PLATFORMS, **config)) as sim:
         seeded = seed(sim)
         run = run_sweep(sim.origin_arg, tmp, "--platforms", ",".join(PLATFORMS), "--no-report",
-                        "-a", f"keywords={EMPTY_KEYWORD}")
+                        "-a", f"keywords={EMPTY_KEYWORD}", "-s", "ADWATCH_REFUSAL_BACKOFF=0.1")  # refusals: the policy
     assert run.proc.returncode == 0, run.output[-4000:]
     return run, seeded, sim
 

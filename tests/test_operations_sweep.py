@@ -3,6 +3,7 @@ contact and a comment-only pitch are found and cited; ``scrapy operations`` list
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,18 +15,15 @@ from pipelines.detection.normalize import light_view
 from pipelines.operations import OperationBook
 from pipelines.operations.features import MIN_SHINGLES, shingles
 from pipelines.operations.linker import UnionFind
-from tests.conftest import PROJECT, SweepRun, run_sweep
-from tests.simulator import SimConfig, Simulator
+from tests.conftest import PROJECT, SharedSweep, SweepRun
 from tests.simulator.core import stored_uid
 from tests.simulator.corpus import SimPost
 
-@pytest.fixture(scope="module")
-def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[SweepRun, dict[str, list[SimPost]]]:
-    with Simulator(SimConfig(faults=False)) as sim:
-        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("ops"))
-        corpus = sim.corpus
-    assert run.proc.returncode == 0, run.output[-4000:]
-    return run, corpus
+@pytest.fixture
+def swept(sweep_once: SharedSweep) -> tuple[SweepRun, dict[str, list[SimPost]]]:
+    """The shared sweep of every platform (the operations span platforms) and the corpus it swept."""
+    assert sweep_once.sim is not None
+    return sweep_once, sweep_once.sim.corpus
 
 
 def truth(corpus: dict[str, list[SimPost]]) -> dict[str, str]:
@@ -127,16 +125,22 @@ def test_bio_only_contact_and_comment_only_pitch_are_cited(swept: tuple[SweepRun
     assert any("bio" in w for w in wheres) and any("comment:0" in w for w in wheres)
 
 
-def test_operations_command_lists_and_reports(swept: tuple[SweepRun, dict[str, list[SimPost]]]) -> None:
+def test_operations_command_lists_and_reports(swept: tuple[SweepRun, dict[str, list[SimPost]]],
+                                              tmp_path: Path) -> None:
     run, _ = swept
-    env = {"ADWATCH_DATA_DIR": str(run.data_dir), "PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"}
+    # The command opens the store read-write: on a copy, so the shared sweep's store stays as the sweep left it.
+    src, dst = sqlite3.connect(run.data_dir / "adwatch.sqlite3"), sqlite3.connect(tmp_path / "adwatch.sqlite3")
+    src.backup(dst)
+    src.close()
+    dst.close()
+    env = {"ADWATCH_DATA_DIR": str(tmp_path), "PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"}
     listed = subprocess.run([sys.executable, "-m", "scrapy", "operations"], cwd=PROJECT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr[-2000:]
     book = OperationBook(run.data_dir / "adwatch.sqlite3")
     op = max(book.operations(), key=lambda o: "wechat:anxin_2088" in o.contacts)
     assert op.id in listed.stdout
-    out = run.data_dir / "op-report"
+    out = tmp_path / "op-report"
     made = subprocess.run([sys.executable, "-m", "scrapy", "operations", op.id, "--out", str(out)], cwd=PROJECT,
                           env=env, capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr[-2000:]

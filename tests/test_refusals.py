@@ -153,7 +153,8 @@ def test_refusals_on_every_fifth_api_request_lose_nothing(make_simulator, sweep,
 
 def test_a_ban_stops_each_platform_after_n_refusals(make_simulator, sweep, tmp_path: Path) -> None:
     sim = make_simulator(ban={"weibo": "418", "douyin": "captcha"})
-    run = sweep(sim.origin_arg, tmp_path, "--no-report", "-a", f"keywords={KEYWORDS[3]}", *FAST)
+    run = sweep(sim.origin_arg, tmp_path, "--no-report", "--platforms", ",".join(PLATFORMS), "-a",
+                f"keywords={KEYWORDS[3]}", *FAST)
     assert run.proc.returncode == 0, run.output[-3000:]
     for platform, reason in (("weibo", "http-418"), ("douyin", "captcha")):
         assert run.stats[platform]["summary"]["finish_reason"] == f"blocked:{reason}"

@@ -21,8 +21,7 @@ from pipelines.es_schema import mappings, to_es_doc
 from pipelines.reposts import RepostConfig, RepostStage
 from pipelines.store import SqliteStore
 from reports.render import render_reports
-from tests.conftest import SweepRun, run_sweep
-from tests.simulator import SimConfig, Simulator
+from tests.conftest import SweepRun
 from tests.simulator.corpus import build_corpus
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -136,12 +135,10 @@ def test_index_carries_the_link() -> None:
     assert any("reposted_from" in json.loads(line)["attributes"].get("columns", []) for line in saved.splitlines())
 
 
-@pytest.fixture(scope="module")
-def repost_sweep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SweepRun]:
-    with Simulator(SimConfig(platforms=("weibo",))) as sim:
-        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("reposts"), "--platforms", "weibo")
-    assert run.proc.returncode == 0, run.output[-4000:]
-    yield run
+@pytest.fixture
+def repost_sweep(sweep_once: SweepRun) -> SweepRun:
+    """The shared sweep of every platform: Weibo's corpus holds the reposts."""
+    return sweep_once
 
 
 def test_sweep_over_reposts(repost_sweep: SweepRun) -> None:

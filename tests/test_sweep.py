@@ -64,6 +64,9 @@ def test_summary_and_reports_are_printed(sweep_once: SweepRun) -> None:
     for platform in PLATFORMS:
         assert re.search(rf"{platform}\s+seen\s+\d+\s+flagged\s+\d+", out)
         assert re.search(rf"{platform} takedown request \(\d+ targets\): .*takedown-{platform}\.html", out)
+    # Every flagged page of every platform (the shared sweep's eight) was captured as evidence, none failed.
+    captured = re.search(r"captured (\d+) of (\d+) flagged pages", out)
+    assert captured and captured[1] == captured[2] == str(sweep_once.store().count(flagged=True))
 
 
 def test_hostile_text_is_escaped_in_reports(sweep_once: SweepRun) -> None:
@@ -97,8 +100,9 @@ def test_a_second_sweep_stores_no_duplicates(simulator, sweep, tmp_path: Path) -
 def test_captcha_or_ban_stops_that_platform_cleanly(make_simulator, sweep, tmp_path: Path,
                                                    platform: str, ban: str, reason: str) -> None:
     sim = make_simulator(ban={platform: ban})
-    keyword = KEYWORDS[3]  # a narrow keyword keeps the run short
-    run = sweep(sim.origin_arg, tmp_path, "--no-report", "-a", f"keywords={keyword}", "-s", "ADWATCH_REFUSAL_BACKOFF=0.1")
+    keyword = KEYWORDS[3]  # a narrow keyword and the two platforms under test keep the run short
+    run = sweep(sim.origin_arg, tmp_path, "--no-report", "--platforms", ",".join(PLATFORMS),
+                "-a", f"keywords={keyword}", "-s", "ADWATCH_REFUSAL_BACKOFF=0.1")
     assert run.proc.returncode == 0, run.output[-3000:]
     assert run.stats[platform]["summary"]["finish_reason"] == f"blocked:{reason}"
     assert run.stat(platform, f"adwatch/{platform}/blocked/{reason}") == 1

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,8 @@ import pytest
 from crawler.settings import ADWATCH_REFUSAL_STOP_AFTER
 from pipelines.detection import Detector
 from pipelines.store import SqliteStore
-from tests.conftest import PROJECT, SweepRun, run_sweep
+from tests.conftest import PROJECT, SharedSweep, SweepRun
 from tests.es_fixtures import assert_index_counts_equal_store
-from tests.simulator import Simulator
 from tests.simulator.corpus import EMPTY_KEYWORD, KEYWORDS, build_corpus
 from tests.simulator.platforms.xiaohongshu import XiaohongshuSite
 
@@ -28,18 +26,11 @@ PLATFORMS = ("xiaohongshu", "kuaishou")
 KINDS = {"text", "image", "video"}
 
 
-@pytest.fixture(scope="module")
-def xk_sweep(tmp_path_factory: pytest.TempPathFactory, es_module_index: tuple[str, str]) -> Iterator[SweepRun]:
-    """One sweep of both platforms (every watchlist keyword, every page), indexed into Elasticsearch.
-
-    Its own simulator: the corpus's one-time faults (a truncated answer) must be met by this sweep.
-    """
-    url, prefix = es_module_index
-    with Simulator() as sim:
-        run = run_sweep(sim.origin_arg, tmp_path_factory.mktemp("xk"), "--platforms", ",".join(PLATFORMS),
-                        env={"ADWATCH_ES_URL": url, "ADWATCH_ES_INDEX": prefix})
-    assert run.proc.returncode == 0, run.output[-4000:]
-    yield run
+@pytest.fixture
+def xk_sweep(sweep_once: SharedSweep) -> SharedSweep:
+    """The shared sweep of every platform (every watchlist keyword, every page, the corpus's one-time faults such
+    as a truncated answer), indexed into Elasticsearch: these tests read both platforms' part of it."""
+    return sweep_once
 
 
 def live(platform: str) -> list:
@@ -106,8 +97,8 @@ def test_deleted_and_malformed_are_counted_not_fatal(xk_sweep: SweepRun) -> None
 
 
 @pytest.mark.es
-def test_index_counts_equal_the_store(xk_sweep: SweepRun, es_module_index: tuple[str, str]) -> None:
-    assert_index_counts_equal_store(*es_module_index, xk_sweep.store(), PLATFORMS)
+def test_index_counts_equal_the_store(xk_sweep: SharedSweep) -> None:
+    assert_index_counts_equal_store(xk_sweep.es_url, xk_sweep.es_prefix, xk_sweep.store(), PLATFORMS)
 
 
 def test_takedown_requests_are_written(xk_sweep: SweepRun) -> None:
