@@ -19,36 +19,29 @@ BLIND = EVAL / "blind"
 PARTS = ("part_a.yaml", "part_b.yaml")
 # v2: written while round 2 was tuned on the released v1; scored blind before round 2 (P 0.972, R 0.557) and after
 # it (P 0.976, R 0.894, contacts P 0.973 R 0.843).
-BLIND2 = EVAL / "blind2"
-PARTS2 = ("part_c.yaml", "part_d.yaml")
 # Round 3 (contacts cut apart, pinyin in pieces, the model on units with a contact; tuned on v1 + v2): v2 P 0.978
 # R 0.937 — a tuned-on figure, not a blind one.
 # Round 4 (a wider model reading, tuned on v1-v3; still not blind): v2 P 0.973 R 0.969.
 # Round 5: v2 P 0.983 R 0.973, v3 P 0.997 R 0.977.
 # Round 6: v2 P 0.985 R 0.973, v3 P 0.997 R 0.974.
-FLOORS2 = (0.97, 0.95)
 # v3: written while round 3 was tuned on v1 + v2; scored once, blind, after round 3: P 0.983 R 0.908.
-BLIND3 = EVAL / "blind3"
-PARTS3 = ("part_e.yaml", "part_f.yaml")
 # Round 4 (tuned on it, so no longer blind): v3 P 0.995 R 0.969.
-FLOORS3 = (0.97, 0.95)
 # v4: written while round 4 was tuned on v1-v3 and the written training items; scored blind before round 4 (P 0.971
 # R 0.854) and once after it: P 0.973 R 0.915 (contacts P 0.989 R 0.888). Released since: floors below that.
-BLIND4 = EVAL / "blind4"
-PARTS4 = ("part_g.yaml", "part_h.yaml")
 # Round 5 (not trained on v4; its misses were studied, none copied): P 0.984 R 0.959. Round 6: P 0.984 R 0.954.
-FLOORS4 = (0.97, 0.94)
 # v5: written while round 5 was tuned on v1-v4; scored blind before round 5 (P 0.965 R 0.928) and once after it:
 # P 0.981 R 0.938 (contacts P 0.971 R 0.907). Released since: floors below that.
-BLIND5 = EVAL / "blind5"
-PARTS5 = ("part_i.yaml", "part_j.yaml")
 # Round 6 (not trained on v5; its misses were studied, none copied): P 0.992 R 0.964.
-FLOORS5 = (0.97, 0.94)
 # v6: written while round 6 was tuned on v1-v5; scored blind before round 6 (P 0.984 R 0.936) and once after it:
 # P 0.987 R 0.938 (contacts P 0.989 R 0.900). Released since: floors below that.
-BLIND6 = EVAL / "blind6"
-PARTS6 = ("part_k.yaml", "part_l.yaml")
-FLOORS6 = (0.97, 0.92)
+# name -> (folder, parts, floors (precision, recall)); the history of each set's figures is in the comments above.
+LATER: dict[str, tuple[Path, tuple[str, str], tuple[float, float]]] = {
+    "v2": (EVAL / "blind2", ("part_c.yaml", "part_d.yaml"), (0.97, 0.95)),
+    "v3": (EVAL / "blind3", ("part_e.yaml", "part_f.yaml"), (0.97, 0.95)),
+    "v4": (EVAL / "blind4", ("part_g.yaml", "part_h.yaml"), (0.97, 0.94)),
+    "v5": (EVAL / "blind5", ("part_i.yaml", "part_j.yaml"), (0.97, 0.94)),
+    "v6": (EVAL / "blind6", ("part_k.yaml", "part_l.yaml"), (0.97, 0.92)),
+}
 # First score of blind set v1 (2026-11-30, merged wave-2 detector): precision 0.977, recall 0.495, contacts R 0.71.
 FLOOR_PRECISION = 0.97
 # blind v1 after it was released as development data (2026-11-30): 0.893; after round 3 (tuned on it): P 1.000
@@ -59,9 +52,7 @@ FLOOR_PRECISION = 0.97
 FLOOR_RECALL = 0.94
 
 
-@pytest.mark.parametrize(("folder", "parts"), [(BLIND, PARTS), (BLIND2, PARTS2), (BLIND3, PARTS3),
-                                                 (BLIND4, PARTS4), (BLIND5, PARTS5),
-                                                 (BLIND6, PARTS6)])
+@pytest.mark.parametrize(("folder", "parts"), [(BLIND, PARTS)] + [(f, p) for f, p, _ in LATER.values()])
 def test_blind_files_are_the_frozen_ones(folder: Path, parts: tuple[str, ...]) -> None:
     frozen = dict(line.split()[::-1] for line in (folder / "FROZEN.sha256").read_text().splitlines() if "  " in line)
     for part in parts:
@@ -83,11 +74,7 @@ def test_blind_figures(pairs) -> None:
     assert f.precision >= FLOOR_PRECISION and f.recall >= FLOOR_RECALL
 
 
-@pytest.mark.parametrize(("name", "folder", "parts", "floors"), [("v2", BLIND2, PARTS2, FLOORS2),
-                                                                  ("v3", BLIND3, PARTS3, FLOORS3),
-                                                                  ("v4", BLIND4, PARTS4, FLOORS4),
-                                                                  ("v5", BLIND5, PARTS5, FLOORS5),
-                                                                  ("v6", BLIND6, PARTS6, FLOORS6)])
+@pytest.mark.parametrize(("name", "folder", "parts", "floors"), [(n, *v) for n, v in LATER.items()])
 def test_later_blind_sets(name: str, folder: Path, parts: tuple[str, ...], floors: tuple[float, float]) -> None:
     items = [item for part in parts for item in load(folder / part, default_label="neg")]
     assert len(items) >= 600
