@@ -36,7 +36,8 @@ from pipelines.es_client import RETRY_STATUS, EsConfig, make_client
 from pipelines.es_spool import spooled_count
 from pipelines.store import SqliteStore
 
-__all__ = ["RETRY_STATUS", "BulkResult", "EsConfig", "EsIndexer", "IndexStage", "make_client", "spooled_count", "version_of"]
+__all__ = ["RETRY_STATUS", "BulkResult", "EsConfig", "EsIndexer", "IndexStage", "make_client", "spooled_count",
+           "version_of"]
 
 logger = logging.getLogger("adwatch.index")
 

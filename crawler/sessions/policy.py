@@ -24,8 +24,8 @@ logger = logging.getLogger("adwatch.sessions")
 # Meta keys that belong to one attempt (its session, browser page, redirects, proxy): a retry starts clean.
 ATTEMPT_META = frozenset({
     "adwatch_session", "adwatch_sent_at", "adwatch_refused", "cookiejar", "dont_merge_cookies", "proxy",
-    "_auth_proxy", "_scheme_proxy", "playwright_page", "playwright_context", "playwright_context_kwargs", "redirect_urls",
-    "redirect_reasons", "redirect_times", "redirect_ttl", "download_slot", "download_latency", "retry_times",
+    "_auth_proxy", "_scheme_proxy", "playwright_page", "playwright_context", "playwright_context_kwargs",
+    "redirect_urls", "redirect_reasons", "redirect_times", "redirect_ttl", "download_slot", "download_latency", "retry_times",
 })
 # Headers that carry a session's secrets: set on the wire by the session middleware, never kept on a request.
 SECRET_HEADERS = (b"Cookie", b"Proxy-Authorization")

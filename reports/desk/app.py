@@ -1,6 +1,6 @@
 """The desk's web app: Flask, server-rendered, no JavaScript. Login (Flask-Login), CSRF on every POST (Flask-WTF),
-roles checked in one place (:data:`reports.desk.auth.PERMISSIONS`), and the same escaping rules as the reports (autoescape,
-StrictUndefined, http(s)-only links) plus a Content-Security-Policy that allows no script at all.
+roles checked in one place (:data:`reports.desk.auth.PERMISSIONS`), and the same escaping rules as the
+reports (autoescape, StrictUndefined, http(s)-only links) plus a Content-Security-Policy that allows no script.
 
 Entry point: :func:`create_app`; ``scrapy desk`` serves it on 127.0.0.1 by default.
 """
