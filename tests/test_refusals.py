@@ -95,24 +95,6 @@ def test_the_platform_stops_after_n_refusals_in_a_row_and_a_success_resets_the_c
     assert p.refused("s1", "http-418") and p.stopped == "http-418"
 
 
-def test_requests_in_flight_when_a_refusal_came_do_not_count_again_in_a_row() -> None:
-    """Twenty browser pages opened at once meet one intermittent refusal several times over: those sent before the
-    last refusal was recorded are retried and counted (``refused_in_flight``) but are no new evidence of a ban;
-    what is sent after a refusal and refused again is (a ban still stops the platform after N)."""
-    p, clock, events = pool(2, stop_after=3, retire_after=99)
-    sent = clock.now
-    clock.now += 1
-    assert not any([p.refused(name, "captcha", sent) for name in ("s1", "s2", "s1", "s2", "s1", "s2")])
-    assert p.refusals_in_a_row == 1 and events.count("refused_in_flight") == 5
-    assert events.count("refused/captcha") == 6 and not p.stopped
-    for _ in range(2):  # retries sent after the last refusal, refused again: a ban
-        clock.now += 1
-        sent = clock.now
-        clock.now += 1
-        stopped = p.refused("s2", "captcha", sent)
-    assert stopped and p.stopped == "captcha"
-
-
 def test_a_retry_is_the_original_request_without_session_secrets_or_page() -> None:
     request = Request("https://passport.weibo.cn/signin/login", headers={"Cookie": "SUB=x", "Accept": "a/b"},
                       meta={"redirect_urls": ["https://m.weibo.cn/api/container/getIndex?page=2"],

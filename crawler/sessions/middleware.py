@@ -62,7 +62,6 @@ class SessionMiddleware:
         else:
             session = pool.pick()[0]
         self._apply(session, request)
-        request.meta["adwatch_sent_at"] = pool.now()  # which refusals it can follow (SessionPool.refused)
         return None
 
     async def _wait_for_session(self, pool: SessionPool, request: Request) -> Session | None:

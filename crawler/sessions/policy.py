@@ -23,9 +23,9 @@ logger = logging.getLogger("adwatch.sessions")
 
 # Meta keys that belong to one attempt (its session, browser page, redirects, proxy): a retry starts clean.
 ATTEMPT_META = frozenset({
-    "adwatch_session", "adwatch_sent_at", "adwatch_refused", "cookiejar", "dont_merge_cookies", "proxy",
-    "_auth_proxy", "_scheme_proxy", "playwright_page", "playwright_context", "playwright_context_kwargs",
-    "redirect_urls", "redirect_reasons", "redirect_times", "redirect_ttl", "download_slot", "download_latency", "retry_times",
+    "adwatch_session", "adwatch_refused", "cookiejar", "dont_merge_cookies", "proxy", "_auth_proxy",
+    "_scheme_proxy", "playwright_page", "playwright_context", "playwright_context_kwargs", "redirect_urls",
+    "redirect_reasons", "redirect_times", "redirect_ttl", "download_slot", "download_latency", "retry_times",
 })
 # Headers that carry a session's secrets: set on the wire by the session middleware, never kept on a request.
 SECRET_HEADERS = (b"Cookie", b"Proxy-Authorization")
@@ -56,12 +56,10 @@ class RefusalPolicy:
         response.meta["adwatch_refused"] = reason  # the outcome middleware must not count it a success
         request = response.request
         assert request is not None
-        sent_at = response.meta.get("adwatch_sent_at")
-        # Refused in the same moment as another request (on its way when that refusal came) is no new try either.
-        tries = int(request.meta.get("adwatch_refusals", 0)) + (not self.pool.in_flight(sent_at))
+        tries = int(request.meta.get("adwatch_refusals", 0)) + 1
         session = response.meta.get("adwatch_session")
         retry = clean_copy(request, adwatch_refusals=tries, adwatch_avoid=session)
-        if self.pool.refused(session, reason, sent_at):
+        if self.pool.refused(session, reason):
             self.stop(reason, response, retry)
         if tries >= self.pool.config.stop_after:
             # Refused on every try while other requests get through: this one request is given up (counted).

@@ -54,7 +54,6 @@ class SessionPool:
         self._clock = clock
         self._rng = rng or random.Random()
         self.refusals_in_a_row = 0  # across all sessions; a success anywhere resets it
-        self._last_refusal = float("-inf")  # when the last refusal that counted in a row was recorded
         self.stopped: str | None = None  # the reason, once the platform is stopped
 
     # --- choosing ------------------------------------------------------------------------------------------
@@ -90,28 +89,11 @@ class SessionPool:
         if session is not None:
             session.refusals_in_a_row = 0
 
-    def now(self) -> float:
-        return self._clock()
-
-    def in_flight(self, sent_at: float | None) -> bool:
-        """Whether a request sent at ``sent_at`` was on its way when the last refusal that counted was recorded."""
-        return sent_at is not None and sent_at < self._last_refusal
-
-    def refused(self, name: str | None, reason: str, sent_at: float | None = None) -> bool:
-        """Record a refusal on session ``name`` of a request sent at ``sent_at`` (:meth:`now`); True when the
-        platform must stop (N refusals in a row).
-
-        "In a row" is in the order the evidence came: a request that was already on its way when the last refusal
-        was recorded (sent before it) was refused in the same moment, not again after it. A browser launching
-        twenty profile pages at once meets one intermittent refusal five times over; a ban refuses the retries
-        sent after each refusal too, so it still stops after N (slower by the requests in flight)."""
+    def refused(self, name: str | None, reason: str) -> bool:
+        """Record a refusal on session ``name``; True when the platform must stop (N refusals in a row)."""
         self._count(f"refused/{reason}")
         if self.stopped:
             return True
-        if self.in_flight(sent_at):
-            self._count("refused_in_flight")
-            return False
-        self._last_refusal = self._clock()
         self.refusals_in_a_row += 1
         session = self.sessions.get(name or "") or next(iter(self.sessions.values()))
         session.refusals_in_a_row += 1
