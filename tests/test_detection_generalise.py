@@ -203,3 +203,14 @@ def test_explanation_order_does_not_depend_on_hash_order() -> None:
     first = model.explain({"b": 1.0, "c": 1.0, "a": 1.0, "d": 1.0}, 3)
     again = model.explain({"a": 1.0, "d": 1.0, "c": 1.0, "b": 1.0}, 3)
     assert first == again == [("a", 0.5), ("b", 0.5), ("c", -0.5)]
+
+
+def test_a_question_answered_by_its_own_call_is_a_hook(detector: Detector) -> None:
+    """"征信花了怎么办" over "私信咨询" is an ad's hook, not a question asked for oneself: the round-5 question shape
+    must not let the model overrule it (a video-only ad of the simulator was lost that way); the borrower's own
+    question, with no call, stays harmless."""
+    hook = detector.detect([("text", "#债务优化# 一分钟讲清楚"), ("image:0", "征信花了怎么办点击主页"),
+                            ("image:1", "征信花了怎么办"), ("image:2", "专业征信修复包过"), ("image:3", "私信咨询")])
+    assert hook.flagged
+    asked = detector.detect([("text", "征信花了怎么办？网贷逾期了三个月，有没有懂的朋友说说")])
+    assert not asked.flagged

@@ -269,7 +269,10 @@ class Scorer:
                 probability = self.model.predict_text(compact, structure)
                 verdict.probability = probability
                 verdict.explain = lambda: self.model.explain(features(compact, structure), 6)  # type: ignore[union-attr]
-                countered = any(c in structure for c in COUNTER_SHAPES)
+                # A question the unit answers with its own call to action ("征信花了怎么办…私信咨询") is a hook, not a
+                # question asked for oneself.
+                hooked = ev[CTA] >= SHORT_MIN_CTA
+                countered = any(c in structure for c in COUNTER_SHAPES if not (hooked and c == "$question"))
                 veto = SHAPE_VETO if countered else VETO
                 needed = COUNTER_MIN if countered and "$handoff" not in structure and not contact_kinds else 0.0
                 if can_overrule and probability < veto:
