@@ -214,3 +214,14 @@ def test_a_question_answered_by_its_own_call_is_a_hook(detector: Detector) -> No
     assert hook.flagged
     asked = detector.detect([("text", "征信花了怎么办？网贷逾期了三个月，有没有懂的朋友说说")])
     assert not asked.flagged
+
+
+def test_a_doubtful_model_overrules_the_short_text_rules(detector: Detector) -> None:
+    """Round 7: the short-text rules flag a service word and a call in a few words, which a victim uses too; the model
+    below ``SHORT_VETO`` overrules them (with the veto at the old 0.08 this victim's post was flagged)."""
+    from pipelines.detection import scoring
+
+    victim = [("text", "去年我为了停催找了一个工作室，他们让我签了个“委托协议”，现在他们反过来以我违约为由找我要钱")]
+    d = detector.detect(victim)
+    assert not d.flagged and d.units[0].reason == "overruled by intent model"
+    assert scoring.VETO < d.units[0].probability < scoring.SHORT_VETO

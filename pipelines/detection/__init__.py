@@ -227,6 +227,10 @@ class Detector:
             contacts.append(Contact(c.kind, c.value, c.raw, texts[k][0], c.start - starts[k]))
         if len(contacts) > 1:
             contacts = merge_contacts(contacts)
+        for c in contacts:
+            # Round 7: a unit that hands out a contact is read even with no lexicon word in it ("黑了也能拿，需要的
+            # 喊我 181…"): the model decides, and only when sure ($plain).
+            best.setdefault(unit_of(c.source), {})
         if not best:
             return Detection(False, None, 0.0, matches, [c.to_dict() for c in contacts])
         verdict = self.scorer.decide(texts, units, compact.text, matches, contacts, best)

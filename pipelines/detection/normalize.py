@@ -27,6 +27,8 @@ from typing import Callable
 
 import opencc
 
+from pipelines.detection import glyphs
+
 
 # A map from positions in a derived text to positions in the text it was derived from: ``offsets[i]`` is where
 # derived character ``i`` came from (a list, or a :class:`Runs` answering the same ``[i]``). Steps that do not
@@ -381,13 +383,16 @@ ALIAS_RE = _alias_re()
 
 def _sub_mapped(m: Mapped, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str]) -> Mapped:
     """``pattern.sub`` that keeps the map: a same-length replacement maps 1:1, any other to its first character."""
+    return _replace_spans(m, [(*hit.span(), repl(hit)) for hit in pattern.finditer(m.text)])
+
+
+def _replace_spans(m: Mapped, spans: list[tuple[int, int, str]]) -> Mapped:
+    """Each (start, end) span of ``m`` (in order, not overlapping) replaced, the map kept as :func:`_sub_mapped`."""
     text = m.text
     parts: list[str] = []
     offsets: Offsets = []
     last = 0
-    for hit in pattern.finditer(text):
-        s, e = hit.span()
-        new = repl(hit)
+    for s, e, new in spans:
         parts.append(text[last:s])
         offsets.extend(range(last, s))
         parts.append(new)
@@ -439,6 +444,9 @@ ID_DIGIT_WORDS = re.compile("[{0}](?<=[a-z0-9_]{{3}}[{0}])[{0}]+".format("".join
 def light_view(text: str) -> Mapped:
     """Folded text that keeps spaces and punctuation (for contacts)."""
     m = Mapped.of(text)
+    if glyphs.ZHUYIN.search(text):  # before the fold, which reads a lone bopomofo letter as a separator
+        m = _replace_spans(m, glyphs.zhuyin_spans(text))
+        text = m.text
     # One scan spares most texts (nothing invisible, nothing to fold) the two steps' own scans.
     if _light_tells().search(text):
         m = fold_chars(strip_invisible(m))
@@ -451,8 +459,11 @@ def light_view(text: str) -> Mapped:
 
 
 def compact_view(light: Mapped) -> Mapped:
-    """Letters and digits only, aliases spelled out (for lexicon terms)."""
-    return apply_aliases(strip_separators(light))
+    """Letters and digits only, 火星文 read (:mod:`glyphs`), aliases spelled out (for lexicon terms)."""
+    m = strip_separators(light)
+    if glyphs.split_tells().search(m.text):
+        m = _replace_spans(m, glyphs.split_spans(m.text))
+    return apply_aliases(m)
 
 
 def normalize(text: str) -> str:

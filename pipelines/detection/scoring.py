@@ -51,6 +51,9 @@ COUNTER_MIN = 0.8
 # A unit read only for its contact or call to action (no service, situation or outcome: "$plain") is an ad only
 # when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
 PLAIN_MIN = 0.75
+# Round 7: the short-text rules (a service word and a call in a short text; a short pitch) flag on a few words, which
+# victims and borrowers use too ("还是必须找人代办？", "我为了停催找了一个工作室"): a model this doubtful overrules them.
+SHORT_VETO = 0.2
 POST = "post"
 PERSONAL_CONTACTS = frozenset({"wechat", "qq", "telegram"})
 
@@ -273,7 +276,7 @@ class Scorer:
                 # question asked for oneself.
                 hooked = ev[CTA] >= SHORT_MIN_CTA
                 countered = any(c in structure for c in COUNTER_SHAPES if not (hooked and c == "$question"))
-                veto = SHAPE_VETO if countered else VETO
+                veto = SHAPE_VETO if countered else SHORT_VETO if reason == "short text" else VETO
                 needed = COUNTER_MIN if countered and "$handoff" not in structure and not contact_kinds else 0.0
                 if can_overrule and probability < veto:
                     score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
@@ -284,7 +287,7 @@ class Scorer:
                     score = probability
                     if score >= self.threshold and not flagged:
                         reason = "intent model"
-                if probability < veto:
+                if probability < max(veto, SHORT_VETO):
                     short_pitch = False
         return self._short_pitch(verdict, score, reason, per_category, hints, short_pitch)
 
