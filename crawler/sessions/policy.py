@@ -27,8 +27,8 @@ SENT_META = "adwatch_sent"  # the pool's event number when the request was put o
 RETRIED_META = "adwatch_retried"  # the spider asked for this request again (PlatformSpider.retry): no success
 # Meta keys that belong to one attempt (its session, browser page, redirects, proxy): a retry starts clean.
 ATTEMPT_META = frozenset({
-    "adwatch_session", SENT_META, RETRIED_META, "adwatch_refused", "cookiejar", "dont_merge_cookies", "proxy", "_auth_proxy",
-    "_scheme_proxy", "playwright_page", "playwright_context", "playwright_context_kwargs", "redirect_urls",
+    "adwatch_session", SENT_META, RETRIED_META, "adwatch_refused", "cookiejar", "dont_merge_cookies", "proxy",
+    "_auth_proxy", "_scheme_proxy", "playwright_page", "playwright_context", "playwright_context_kwargs", "redirect_urls",
     "redirect_reasons", "redirect_times", "redirect_ttl", "download_slot", "download_latency", "retry_times",
 })
 # Headers that carry a session's secrets: set on the wire by the session middleware, never kept on a request.
