@@ -224,7 +224,7 @@ ADWATCH_ANONYMOUS_SESSIONS = 2  # cookie jars / browser contexts per platform wi
 ADWATCH_REFUSAL_BACKOFF = 5.0  # seconds a refused session waits first; doubled per refusal in a row, with jitter
 ADWATCH_REFUSAL_MAX_BACKOFF = 600.0
 ADWATCH_SESSION_RETIRE_AFTER = 3  # refusals in a row that retire a session (never the last one)
-ADWATCH_REFUSAL_STOP_AFTER = 6  # refusals in a row across all sessions that stop the platform for the run
+ADWATCH_REFUSAL_STOP_AFTER = 6  # refusals in a row of one kind of request (all sessions) that stop the platform
 ADWATCH_SEEN_PATH = ""  # default <data dir>/seen.sqlite3 (what incremental sweeps remember)
 ADWATCH_FULL_SWEEP = False  # True: read every page and re-send every post (`-s ADWATCH_FULL_SWEEP=1`)
 ADWATCH_FULL_SWEEP_DAYS = 7.0  # each keyword is still read in full this often (relevance-ordered searches)

@@ -1,5 +1,6 @@
 """Sessions: saved storage states and proxies reach the wire (plain HTTP and browser), never the log, the stats,
-the store, the index or the reports; ``scrapy login`` saves a state and its ``--check`` reads it; RemoteControl is off."""
+the store, the index or the reports; ``scrapy login`` saves a state and its ``--check`` reads it; RemoteControl is off;
+refusals in a row are counted per kind of request, in the order the evidence came."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from elasticsearch import Elasticsearch, helpers
+from scrapy.exceptions import CloseSpider
+from scrapy.http import Request, TextResponse
 
+from crawler.sessions.middleware import handled
+from crawler.sessions.policy import SENT_META, request_kind
 from crawler.sessions.specs import SessionsConfig, playwright_proxy, redact_url, write_state
 from tests.conftest import PROJECT
 from tests.simulator.core import LOGIN_PATH
@@ -190,3 +195,106 @@ def test_login_without_a_login_saves_nothing(simulator, tmp_path: Path) -> None:
 def test_remote_control_is_off(tmp_path: Path) -> None:
     done = scrapy("settings", "--get", "REMOTE_CONTROL_ENABLED", data=tmp_path)
     assert done.stdout.strip() == "False"
+
+
+# --- refusals in a row: per kind of request, in the order the evidence came ---------------------------------------
+def test_a_success_resets_only_its_own_kind_of_request() -> None:
+    from tests.test_refusals import pool
+
+    p, _, events = pool(2, stop_after=3, retire_after=99)
+    for name in ("s1", "s2"):
+        assert not p.refused(name, "wbi-rejected", "parse_search")
+    p.succeeded("s1", "nav")  # Bilibili's key fetch between two refused searches says nothing about searches
+    assert p.in_a_row == {"parse_search": 2} and p.sessions["s1"].refusals_in_a_row == 0  # the session's does
+    p.succeeded("s2", "parse_search")
+    assert p.in_a_row == {}  # a search that got through does
+    assert not any(p.refused(name, "wbi-rejected", "parse_search") for name in ("s1", "s2"))
+    p.succeeded("s1", "parse_view")
+    assert p.refused("s2", "wbi-rejected", "parse_search") and p.stopped_kind == "parse_search"
+    assert events.count("refusals/stopped_by/parse_search") == 1
+
+
+def test_the_platform_stops_at_n_in_a_row_of_one_kind_not_of_all_kinds_together() -> None:
+    from tests.test_refusals import pool
+
+    p, _, events = pool(2, stop_after=3, retire_after=99)
+    for _ in range(2):  # 2 + 2 + 2 refusals in a row on the platform, never 3 of one kind
+        for kind in ("parse_search", "parse_comments", "parse_profile"):
+            assert not p.refused("s1", "captcha", kind)
+    assert p.in_a_row == {"parse_search": 2, "parse_comments": 2, "parse_profile": 2} and not p.stopped
+    assert p.refused("s2", "captcha", "parse_comments")
+    assert (p.stopped, p.stopped_kind, p.in_a_row["parse_comments"]) == ("captcha", "parse_comments", 3)
+    assert [e for e in events if e.startswith("refusals/stopped_by/")] == ["refusals/stopped_by/parse_comments"]
+    assert p.refused("s1", "captcha", "parse_search")  # stopped stays stopped (the caller requeues)
+
+
+def test_requests_in_flight_when_a_refusal_of_their_kind_came_add_nothing_in_a_row() -> None:
+    """Twenty profile pages opened at once meet one intermittent refusal five times over: those sent before the last
+    refusal of their kind was counted are counted ``refusals/in_flight``, with no back-off; what is sent after a
+    refusal and refused again is new evidence (a ban still stops the platform)."""
+    from tests.test_refusals import pool
+
+    p, _, events = pool(2, stop_after=3, retire_after=99)
+    burst = [p.sent() for _ in range(6)]
+    other_kind = p.sent()
+    assert not any(p.refused(f"s{i % 2 + 1}", "captcha", "parse_profile", sent) for i, sent in enumerate(burst))
+    assert p.in_a_row == {"parse_profile": 1} and events.count("refusals/in_flight") == 5
+    assert events.count("refused/captcha") == 6 and events.count("sessions/backoff") == 1
+    assert p.in_flight("parse_profile", burst[-1]) and not p.in_flight("parse_comments", other_kind)
+    assert not p.refused("s2", "captcha", "parse_comments", other_kind)  # another kind's refusal: its own evidence
+    assert p.in_a_row == {"parse_profile": 1, "parse_comments": 1}
+    assert not p.in_flight("parse_profile", None)  # never numbered: counted
+    assert not p.refused("s2", "captcha", "parse_profile", p.sent())  # a retry sent after it: counted
+    stale = p.sent()
+    assert p.refused("s1", "captcha", "parse_profile", p.sent()) and p.stopped_kind == "parse_profile"
+    assert p.in_flight("parse_profile", stale)
+    assert events.count("refusals/in_flight") == 5
+
+
+def test_the_kind_of_a_request_is_its_callback_or_what_the_spider_says() -> None:
+    class Spider:
+        def parse_profile(self, response: object) -> None: ...
+
+    assert request_kind(Request("https://a.example/", callback=Spider().parse_profile)) == "parse_profile"
+    assert request_kind(Request("https://a.example/")) == "parse"
+    assert request_kind(Request("https://a.example/", meta={"adwatch_kind": "user_card"},
+                                callback=Spider().parse_profile)) == "user_card"
+    assert request_kind(None) == "parse"
+
+
+def test_the_policy_counts_in_flight_refusals_by_kind_and_names_the_kind_that_stopped_it(caplog) -> None:
+    """Through a spider: the stat names, no try used up by a refusal in flight, the stop's log line names the kind,
+    and a response the spider retried itself (a truncated body) is no success."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.platforms.weibo import WeiboSpider
+
+    crawler = get_crawler(WeiboSpider, {"PLATFORM_ORIGINS": {"weibo": "https://m.weibo.cn"}, "ADWATCH_DATA_DIR":
+                                        "/tmp/adwatch-test-sessions", "ADWATCH_REFUSAL_STOP_AFTER": 3})
+    spider = crawler._create_spider(keywords="k")
+    crawler.spider = spider
+    pool = spider.refusals.pool
+
+    def refused(request: Request) -> Request | None:
+        return spider.refused("http-418", TextResponse(request.url, body=b"{}", request=request))
+
+    def sent(request: Request) -> Request:
+        request.meta.update({"adwatch_session": "anon-1", SENT_META: pool.sent()})
+        return request
+
+    pages = [sent(spider.search_request("k", page)) for page in (1, 2, 3)]
+    retries = [refused(page) for page in pages]
+    assert [r.meta["adwatch_refusals"] for r in retries if r] == [1, 0, 0]  # the two in flight used no try
+    stat = lambda event: crawler.stats.get_value(f"adwatch/weibo/{event}")  # noqa: E731
+    assert stat("refusals/in_flight") == 2 and stat("refused/http-418") == 3 and stat("refusals/retried") == 3
+    truncated = sent(spider.search_request("k", 4))
+    spider.retry(truncated, "malformed_json")
+    handled(crawler, TextResponse(truncated.url, body=b"{", request=truncated))
+    assert pool.in_a_row == {"parse_search": 1}  # a truncated answer retried is no success
+    again = refused(sent(retries[0]))  # sent after the last refusal, refused again: counted
+    assert again is not None and again.meta["adwatch_refusals"] == 2 and pool.in_a_row == {"parse_search": 2}
+    with pytest.raises(CloseSpider) as stopped:
+        refused(sent(retries[1]))
+    assert stopped.value.reason == "blocked:http-418"
+    assert stat("blocked/http-418") == 1 and stat("refusals/stopped_by/parse_search") == 1
+    assert "after 3 refusals in a row of its parse_search requests" in caplog.text

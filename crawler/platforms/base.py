@@ -19,7 +19,7 @@ from scrapy.http import Request, Response
 
 from crawler.incremental import Incremental
 from crawler.items import AdPost, Author, PostGone
-from crawler.sessions.policy import RefusalPolicy
+from crawler.sessions.policy import RETRIED_META, RefusalPolicy
 from crawler.sessions.pool import SessionPool
 from crawler.sessions.specs import SessionsConfig
 from crawler.utils import CN_TZ
@@ -215,6 +215,7 @@ class PlatformSpider(scrapy.Spider):
 
     def retry(self, request: Request, reason: str) -> Request | None:
         retry = get_retry_request(request, spider=self, reason=reason)
+        request.meta[RETRIED_META] = True  # after the copy: its answer is no success for the refusal policy
         if retry is None:
             self.count("gave_up")
         return retry

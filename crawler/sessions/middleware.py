@@ -14,7 +14,7 @@ from scrapy.http import Request, Response
 from scrapy.http.cookies import CookieJar
 from scrapy.http.request import NO_CALLBACK
 
-from crawler.sessions.policy import SECRET_HEADERS, clean_copy
+from crawler.sessions.policy import RETRIED_META, SECRET_HEADERS, SENT_META, clean_copy, request_kind
 from crawler.sessions.pool import Session, SessionPool
 from crawler.sessions.specs import playwright_proxy, to_cookie
 
@@ -62,6 +62,7 @@ class SessionMiddleware:
         else:
             session = pool.pick()[0]
         self._apply(session, request)
+        request.meta[SENT_META] = pool.sent()  # which refusals it may have been in flight for (SessionPool.refused)
         return None
 
     async def _wait_for_session(self, pool: SessionPool, request: Request) -> Session | None:
@@ -151,9 +152,13 @@ class RefusalOutcomeMiddleware:
 
 
 def handled(crawler: Crawler, response: Response) -> None:
-    """``response`` was handled by its callback: unless that called ``refused()``, its session is fine again (and
-    the platform's count of refusals in a row starts over). Called for every callback's response, including those
-    of requests sent outside the scheduler (follow-ups), which no spider middleware sees."""
+    """``response`` was handled by its callback: unless that called ``refused()`` or asked for the request again
+    (``retry()``), its session is fine again and the platform's count of refusals in a row of its kind of request
+    starts over. Called for every callback's response, including those of requests sent outside the scheduler
+    (follow-ups), which no spider middleware sees."""
     pool = pool_of(crawler)
-    if pool is not None and "adwatch_refused" not in response.meta and "adwatch_session" in response.meta:
-        pool.succeeded(response.meta["adwatch_session"])
+    meta = response.meta
+    # A response the spider retried (a truncated body, Bilibili's rejected signature) is no evidence either way:
+    # counted a success, the first try of each refused search would wipe out the refusals of the searches before.
+    if pool is not None and "adwatch_session" in meta and not ({"adwatch_refused", RETRIED_META} & meta.keys()):
+        pool.succeeded(response.meta["adwatch_session"], request_kind(response.request))

@@ -1,5 +1,6 @@
 """The refusal policy behind ``PlatformSpider.refused()``: back the session off, retry the request on another
-session, and stop the platform after N refusals in a row across all its sessions (the request stays queued).
+session, and stop the platform after N refusals in a row of one kind of request across all its sessions (the
+request stays queued).
 
 Nothing here knows a platform: spiders only say *that* a response was a refusal and why (``http-418``,
 ``captcha``, ``login-wall`` …); plain-HTTP and browser requests are retried alike (a browser retry is a new
@@ -21,14 +22,28 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("adwatch.sessions")
 
+KIND_META = "adwatch_kind"  # a spider's own name for a kind of request (else its callback's name)
+SENT_META = "adwatch_sent"  # the pool's event number when the request was put on a session (SessionPool.sent)
+RETRIED_META = "adwatch_retried"  # the spider asked for this request again (PlatformSpider.retry): no success
 # Meta keys that belong to one attempt (its session, browser page, redirects, proxy): a retry starts clean.
 ATTEMPT_META = frozenset({
-    "adwatch_session", "adwatch_refused", "cookiejar", "dont_merge_cookies", "proxy", "_auth_proxy",
-    "_scheme_proxy", "playwright_page", "playwright_context", "playwright_context_kwargs", "redirect_urls",
+    "adwatch_session", SENT_META, RETRIED_META, "adwatch_refused", "cookiejar", "dont_merge_cookies", "proxy",
+    "_auth_proxy", "_scheme_proxy", "playwright_page", "playwright_context", "playwright_context_kwargs", "redirect_urls",
     "redirect_reasons", "redirect_times", "redirect_ttl", "download_slot", "download_latency", "retry_times",
 })
 # Headers that carry a session's secrets: set on the wire by the session middleware, never kept on a request.
 SECRET_HEADERS = (b"Cookie", b"Proxy-Authorization")
+
+
+def request_kind(request: Request | None) -> str:
+    """The kind of ``request`` the refusal policy counts refusals in a row by: ``meta["adwatch_kind"]`` when the
+    spider set one, else its callback's name (``parse_search``, ``parse_profile``; ``parse`` without one)."""
+    if request is None:
+        return "parse"
+    kind = request.meta.get(KIND_META)
+    if kind:
+        return str(kind)
+    return str(getattr(request.callback, "__name__", None) or "parse")
 
 
 def clean_copy(request: Request, **meta: object) -> Request:
@@ -56,10 +71,14 @@ class RefusalPolicy:
         response.meta["adwatch_refused"] = reason  # the outcome middleware must not count it a success
         request = response.request
         assert request is not None
-        tries = int(request.meta.get("adwatch_refusals", 0)) + 1
+        kind, sent = request_kind(request), response.meta.get(SENT_META)
+        # A request refused while it was in flight (sent before the last refusal of its kind was counted) is
+        # retried but uses up no try: its refusal is the platform's answer to that moment, not to this request.
+        # Still bounded: each such refusal needs a newer counted refusal of its kind, and those use up tries.
+        tries = int(request.meta.get("adwatch_refusals", 0)) + (not self.pool.in_flight(kind, sent))
         session = response.meta.get("adwatch_session")
         retry = clean_copy(request, adwatch_refusals=tries, adwatch_avoid=session)
-        if self.pool.refused(session, reason):
+        if self.pool.refused(session, reason, kind, sent):
             self.stop(reason, response, retry)
         if tries >= self.pool.config.stop_after:
             # Refused on every try while other requests get through: this one request is given up (counted).
@@ -88,8 +107,9 @@ class RefusalPolicy:
         spider._blocked = reason
         spider.count(f"blocked/{reason}")
         spider.logger.error(
-            "%s: %s at %s — stopping this platform for this run after %d refusals in a row across its sessions "
-            "(%s); what was not fetched stays queued for a JOBDIR run", spider.name, reason, response.url,
-            self.pool.refusals_in_a_row, self.pool.describe(),
+            "%s: %s at %s — stopping this platform for this run after %d refusals in a row of its %s requests "
+            "across its sessions (%s); what was not fetched stays queued for a JOBDIR run", spider.name, reason,
+            response.url, self.pool.in_a_row.get(self.pool.stopped_kind or "", 0), self.pool.stopped_kind,
+            self.pool.describe(),
         )
         raise CloseSpider(f"blocked:{reason}")

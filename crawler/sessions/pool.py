@@ -1,7 +1,11 @@
 """A platform's sessions and their state: healthy, backing off (exponential with jitter) or retired.
 
 Pure bookkeeping with the clock and the randomness passed in, so the policy's arithmetic is tested without a
-crawl. The pool logs one line per state change and counts into ``adwatch/<platform>/sessions/<event>``.
+crawl. The pool logs one line per state change and counts into ``adwatch/<platform>/sessions/<event>`` and
+``adwatch/<platform>/refusals/<event>``.
+
+"Refusals in a row" are counted per kind of request (its callback: ``parse_search``, ``parse_profile`` …) and in
+the order the evidence came, by the pool's own event numbers (:meth:`SessionPool.sent`), never the wall clock.
 """
 
 from __future__ import annotations
@@ -53,8 +57,13 @@ class SessionPool:
         self._count = count
         self._clock = clock
         self._rng = rng or random.Random()
-        self.refusals_in_a_row = 0  # across all sessions; a success anywhere resets it
+        # Refusals in a row per kind of request, across all sessions; a success of that kind resets it. Per kind:
+        # the successes of another kind (Bilibili's key fetches between refused searches) say nothing about it.
+        self.in_a_row: dict[str, int] = {}
+        self._events = 0  # the pool's event order: requests put on a session, refusals counted
+        self._last_refusal: dict[str, int] = {}  # per kind: the event number of its last counted refusal
         self.stopped: str | None = None  # the reason, once the platform is stopped
+        self.stopped_kind: str | None = None  # the kind of request that stopped it
 
     # --- choosing ------------------------------------------------------------------------------------------
     def pick(self, avoid: str | None = None) -> tuple[Session, float]:
@@ -81,25 +90,52 @@ class SessionPool:
                 s.state = State.HEALTHY
                 logger.info("%s: session %s healthy again", self.platform, s.name)
 
+    # --- the order of events --------------------------------------------------------------------------------
+    def sent(self) -> int:
+        """The next event number, for a request being put on a session (kept on its meta by the session
+        middleware): a refusal can then tell whether it was sent before or after the last refusal of its kind."""
+        return self._event()
+
+    def _event(self) -> int:
+        self._events += 1
+        return self._events
+
+    def in_flight(self, kind: str, sent: int | None) -> bool:
+        """Whether a request of ``kind`` sent at event ``sent`` was already on its way when the last refusal of its
+        kind was counted: refused in that same moment, it is no new evidence (a request never numbered is)."""
+        return sent is not None and sent < self._last_refusal.get(kind, 0)
+
     # --- outcomes ------------------------------------------------------------------------------------------
-    def succeeded(self, name: str | None) -> None:
-        """A response on ``name`` was handled without a refusal."""
-        self.refusals_in_a_row = 0
+    def succeeded(self, name: str | None, kind: str = "parse") -> None:
+        """A response of ``kind`` on ``name`` was handled without a refusal: that kind's count and the session's
+        start over (another kind's count does not)."""
+        self.in_a_row.pop(kind, None)
         session = self.sessions.get(name or "")
         if session is not None:
             session.refusals_in_a_row = 0
 
-    def refused(self, name: str | None, reason: str) -> bool:
-        """Record a refusal on session ``name``; True when the platform must stop (N refusals in a row)."""
+    def refused(self, name: str | None, reason: str, kind: str = "parse", sent: int | None = None) -> bool:
+        """Record a refusal on session ``name`` of a request of ``kind`` sent at event ``sent`` (:meth:`sent`);
+        True when the platform must stop (``stop_after`` refusals of one kind in a row).
+
+        "In a row" is in the order the evidence came: a request already on its way when the last refusal of its kind
+        was counted (a browser opening twenty profile pages at once meets one intermittent refusal five times over)
+        is counted in ``refusals/in_flight`` only: no refusal in a row, no back-off. A ban also refuses the retries
+        sent after each refusal, so it still stops the platform after N (later by the requests in flight)."""
         self._count(f"refused/{reason}")
         if self.stopped:
             return True
-        self.refusals_in_a_row += 1
+        if self.in_flight(kind, sent):
+            self._count("refusals/in_flight")
+            return False
+        self._last_refusal[kind] = self._event()
+        in_a_row = self.in_a_row[kind] = self.in_a_row.get(kind, 0) + 1
         session = self.sessions.get(name or "") or next(iter(self.sessions.values()))
         session.refusals_in_a_row += 1
         live = [s for s in self.sessions.values() if s.state is not State.RETIRED]
-        if self.refusals_in_a_row >= self.config.stop_after:
-            self.stopped = reason
+        if in_a_row >= self.config.stop_after:
+            self.stopped, self.stopped_kind = reason, kind
+            self._count(f"refusals/stopped_by/{kind}")
             return True
         if session.refusals_in_a_row >= self.config.retire_after and len(live) > 1:
             session.state = State.RETIRED
