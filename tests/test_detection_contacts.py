@@ -31,6 +31,8 @@ def values(text: str, kind: str) -> list[str]:
         "wx shangan_2024 备注来意",
         "V shangan_2024",
         "加威 shangan_2024",
+        "v我 shangan_2024",  # round 7: "WeChat me"
+        "📮 shangan_2024",
     ],
 )
 def test_wechat_ids_written_many_ways_are_one_value(text: str) -> None:
@@ -104,7 +106,8 @@ def test_not_urls(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["TG: @Chandan_Pro", "纸飞机 @chandan_pro", "飞机号：chandan_pro", "https://t.me/chandan_pro", "telegram chandan_pro"],
+    ["TG: @Chandan_Pro", "纸飞机 @chandan_pro", "飞机号：chandan_pro", "https://t.me/chandan_pro", "telegram chandan_pro",
+     "✈ @chandan_pro", "✈️ chandan_pro"],
 )
 def test_telegram_handles(text: str) -> None:
     assert values(text, "telegram") == ["@chandan_pro"]

@@ -63,3 +63,18 @@ def test_a_comment_that_only_hands_out_a_contact_is_read(detector: Detector) -> 
     assert [u.unit for u in d.units] == ["comment:0"] and d.units[0].probability is not None
     d = detector.detect([("text", "周末一起去爬山，报名加我微信 hiking_2024")])
     assert not d.flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("専業催収", "专业催收"), ("铲単", "铲单"), ("徴信", "征信"), ("芸芸众生", "芸芸众生")],  # 芸 is Chinese too: kept
+)
+def test_japanese_forms_read_as_chinese(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+def test_a_bio_that_lists_a_strong_service_is_the_outfits_advert(detector: Detector) -> None:
+    """Round 7: the profile is the way to reach the account; a borrower's bio naming the debt is not flagged."""
+    assert detector.detect([("bio", "专注债务优化8年｜停息挂账｜个性化分期")]).flagged
+    assert not detector.detect([("bio", "95后｜负债12w｜上岸倒计时")]).flagged
+    assert not detector.detect([("comment:0", "专注债务优化8年｜停息挂账｜个性化分期")]).flagged  # a comment needs a call

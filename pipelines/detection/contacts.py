@@ -29,7 +29,7 @@ HOTLINE = re.compile(rf"(?<![0-9])((?:400|800)(?:{_SEP}[0-9]){{7}}|0[1-9][0-9]{{
 _WECHAT_LABEL = (
     r"(?:[微威薇]\s?xin(?![a-z])|微信号?|威信|薇信|薇心|徽信号?|威亻言|v信|(?:v\s?[芯心欣鑫]|[微威薇徽]\s?[芯欣鑫])(?=\s*[:：❤])|(?<![a-z])(?:vx|wx|wechat|wei\s?xin|[vw]\s[x×](?![a-z]))|薇|徽"
     r"|(?<=加)[微威](?!信)|(?<=[加+＋➕])v|(?<![a-z0-9])v(?=\s*(?:一下|我)?\s*[:：❤]|\s+[a-z])|[微威](?=\s*[:：❤]|\s+[a-z])"
-    r"|卫星|🛰|小绿泡泡搜?|🆔|加我(?=\s*[:：])|jia(?<![a-z]jia)\s?(?:wei|v)(?=\s*[:：])"
+    r"|卫星|🛰|小绿泡泡搜?|🆔|📮|v我(?=\s+[a-z])|加我(?=\s*[:：])|jia(?<![a-z]jia)\s?(?:wei|v)(?=\s*[:：])"
     r"|wei(?<![a-z]wei)(?=\s*[:：]))[❤💚]?"
 )
 # An id may be cut by single spaces where a poster or a line break cut it ("xb77 55", "huiqian_ 2 0 2 5",
@@ -54,7 +54,7 @@ QQ = re.compile(
 )
 TELEGRAM = re.compile(
     r"(?<![a-z0-9.])(?:https?://)?(?:t|telegram)\.me/([a-z0-9_]{4,32})"
-    r"|(?:(?<![a-z])(?:telegram|tele|tg)|电报|纸飞机|飞机)" + _COLON + r"@?\s?([a-z][a-z0-9_]{4,31})(?![a-z0-9_])"
+    r"|(?:(?<![a-z])(?:telegram|tele|tg)|电报|纸飞机|飞机|✈\ufe0f?)" + _COLON + r"@?\s?([a-z][a-z0-9_]{4,31})(?![a-z0-9_])"
 )
 _TLDS = "com|cn|net|org|cc|top|xyz|vip|me|ly|im|io|info|co|tk|shop|site|link|club|ink|fun|wang|ltd|pro|app"
 URL = re.compile(
@@ -64,7 +64,7 @@ URL = re.compile(
 _NOT_URL_HOSTS = ("t.me", "telegram.me")
 # Characters some contact pattern needs (the first characters of its hint): one findall tells which patterns
 # can match at all, and most texts hold no contact.
-DIGITS, WECHAT_TELLS, QQ_TELLS, TELEGRAM_TELLS = (frozenset(t) for t in ("0123456789", "微威薇徽卫小加vw🛰🆔", "q扣抠叩蔻寇企球🐧", "t电飞"))
+DIGITS, WECHAT_TELLS, QQ_TELLS, TELEGRAM_TELLS = (frozenset(t) for t in ("0123456789", "微威薇徽卫小加vw🛰🆔📮", "q扣抠叩蔻寇企球🐧", "t电飞✈"))
 ADD_TELLS = frozenset("加添合洽咨联滴+＋➕")  # and the words "add", "contact"
 TELLS = re.compile("[" + re.escape("".join(DIGITS | WECHAT_TELLS | QQ_TELLS | TELEGRAM_TELLS | ADD_TELLS) + ".") + "]")
 # Ten digits, at most three characters apart: every phone and hotline number has them (a hint, as below, that
@@ -79,7 +79,7 @@ SCANS = {name: Scanner(rx) for name, rx in (
 ASCII_ALNUM = re.compile("[a-z0-9]")
 LETTER = re.compile("[a-z]")
 QQ_HINT = re.compile(r"q|[扣抠叩蔻寇]|企鹅|球球|🐧")
-TELEGRAM_HINT = re.compile(r"t\.me|telegram|tele|tg|电报|飞机")
+TELEGRAM_HINT = re.compile(r"t\.me|telegram|tele|tg|电报|飞机|✈")
 
 
 

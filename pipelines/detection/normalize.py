@@ -15,11 +15,8 @@ Two views are built from one post text:
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import re
 import unicodedata
-from pathlib import Path
 from bisect import bisect_right
 from itertools import accumulate
 from functools import lru_cache
@@ -204,50 +201,14 @@ def fold_table() -> dict[int, str]:
             table[ord(c)] = folded
     for c in INVISIBLE:
         table.pop(ord(c), None)
-    for glyph, target in confusables().items():
+    for c, s in glyphs.japanese_forms(chars, table).items():
+        table[ord(c)] = s
+    for glyph, target in glyphs.confusables().items():
         if ord(glyph) < 0x10000 and ord(glyph) not in table:
             table[ord(glyph)] = GLYPHS.get(target, target)
     table.update({ord(c): v for c, v in GLYPHS.items()})
-    table.update(dict.fromkeys(_decoration_letters(table), " "))
+    table.update(dict.fromkeys(glyphs.decoration_letters(table), " "))
     return table
-
-
-def _decoration_letters(table: dict[int, str]) -> list[int]:
-    """Greek and Cyrillic letters with no Latin look-alike (ф, ж, λ, ψ …): in these posts they are decoration
-    strewn between characters ("ф债ф务ф"), never words; read as separators (the look-alikes, ѵ х а о, stay
-    the Latin letters the confusables table makes them)."""
-    return [
-        i for i in range(0x0370, 0x0530)
-        if chr(i).isalpha() and not table.get(i, chr(i)).isascii()
-    ]
-
-
-def _is_ideograph(c: str) -> bool:
-    return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or ord(c) >= 0x20000
-
-
-@lru_cache(maxsize=1)
-def confusables() -> dict[str, str]:
-    """Look-alike characters → the letter, digit or Chinese character they pass for, from Unicode's confusables
-    table (package ``confusable_homoglyphs``): Cyrillic / Greek / styled letters (ѵх → vx), katakana and radicals
-    that pass for characters (ロ → 口, エ → 工, ⺅ → 亻). Ideographs are never re-mapped: the table also pairs
-    real characters (土 / 士, 口 / 囗) that are different words."""
-    spec = importlib.util.find_spec("confusable_homoglyphs")
-    if spec is None or spec.origin is None:  # pragma: no cover - pinned in requirements.txt
-        return {}
-    data = json.loads(Path(spec.origin).with_name("confusables.json").read_text(encoding="utf-8"))
-    out: dict[str, str] = {}
-    for target, entries in data.items():
-        if len(target) != 1 or not ((target.isascii() and target.isalnum()) or "\u4e00" <= target <= "\u9fff"):
-            continue
-        for entry in entries:
-            glyph = entry["c"]
-            if len(glyph) != 1 or glyph.isascii() or _is_ideograph(glyph):
-                continue
-            if unicodedata.normalize("NFKC", glyph) != glyph:  # NFKC folds it already
-                continue
-            out.setdefault(glyph, target.lower())
-    return out
 
 
 @lru_cache(maxsize=1)
@@ -429,7 +390,7 @@ def _astral_char(c: str) -> str:
     n = unicodedata.normalize("NFKC", c)
     if len(n) == 1 and n.isascii() and n.isalnum():
         return n.lower()
-    return confusables().get(c, c)
+    return glyphs.confusables().get(c, c)
 
 
 def fold_astral(m: Mapped) -> Mapped:

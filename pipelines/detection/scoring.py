@@ -35,6 +35,7 @@ SHORT_KINDS = ("comment", "bio")
 SHORT_CHARS = 100
 SHORT_SCORE = 0.6
 SHORT_MIN_SERVICE = 0.5  # 上岸 / 口子 / 下款 alone are too ambiguous even in a short text
+BIO_MIN_SERVICE = 0.7  # a service word this strong in a bio needs no call: the profile is the way to reach them
 SHORT_MIN_CTA = 0.4  # "电话" / "联系" alone are mentions; "私我" / "找我" / "加微信" call
 PITCH_MAX_WARNING = 0.75  # warning / news wording this strong keeps the model from flagging on its own
 PITCH_SHORT_CHARS = 140  # a comment, a bio, a short post
@@ -213,6 +214,10 @@ class Scorer:
         short = length <= SHORT_CHARS
         called = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
         if short and strongest >= SHORT_MIN_SERVICE and called and not ev[NEGATIVE] and score < SHORT_SCORE:
+            score, reason = SHORT_SCORE, "short text"
+        elif short and unit.startswith("bio") and strongest >= BIO_MIN_SERVICE and not ev[NEGATIVE] and score < SHORT_SCORE:
+            # Round 7: an account whose bio lists a service it sells ("专注债务优化8年｜停息挂账") is the outfit's own
+            # advert, the way to reach it being the account itself.
             score, reason = SHORT_SCORE, "short text"
         # A short pitch: the situation, what a third party will do about it, and a way to reach them — a comment
         # or a bio carries no more than that, with or without a service word.
