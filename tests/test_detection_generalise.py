@@ -225,3 +225,24 @@ def test_a_doubtful_model_overrules_the_short_text_rules(detector: Detector) -> 
     d = detector.detect(victim)
     assert not d.flagged and d.units[0].reason == "overruled by intent model"
     assert scoring.VETO < d.units[0].probability < scoring.SHORT_VETO
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "not_found"),
+    [
+        ("comment:0", "退费成功+1，自己打12378搞定的", "滴滴我"),  # 打1 is no call inside a hotline number
+        ("comment:0", "同问，我也是征信有逾期想买房", "问我"),  # read across the comma
+        ("text", "第187天上岸日记：今天还完了第五个网贷", "几天见效"),  # a diary's day count
+        ("text", "银行天天找我妈，我妈六十多了", "找我"),
+    ],
+)
+def test_round9_false_calls_are_gone(detector: Detector, source: str, text: str, not_found: str) -> None:
+    d = detector.detect([(source, text)])
+    assert not_found not in {m.term for m in d.matches} and not d.flagged
+
+
+def test_round9_whatever_the_record_it_can_be_done(detector: Detector) -> None:
+    """"呆账也能弄" is an offer; with a call under someone's post it is read by the model."""
+    d = detector.detect([("comment:0", "白户黑户都能做，额度看资质，主页↑")])
+    assert d.units and d.units[0].probability is not None
+    assert any(m.term == "能办" and m.written == "都能做" for m in d.matches)

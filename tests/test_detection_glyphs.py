@@ -78,3 +78,10 @@ def test_a_bio_that_lists_a_strong_service_is_the_outfits_advert(detector: Detec
     assert detector.detect([("bio", "专注债务优化8年｜停息挂账｜个性化分期")]).flagged
     assert not detector.detect([("bio", "95后｜负债12w｜上岸倒计时")]).flagged
     assert not detector.detect([("comment:0", "专注债务优化8年｜停息挂账｜个性化分期")]).flagged  # a comment needs a call
+
+
+def test_pinyin_with_tone_marks_reads_as_pinyin(detector: Detector) -> None:
+    """Round 9: "dài kuǎn … sī wǒ" — tone marks dropped, the words found by sound, quoted as posted."""
+    assert normalize("dài kuǎn，lǜ") == "daikuanlv"
+    d = detector.detect([("text", "dài kuǎn shì bu shì zǒng bèi jù？hēi hù yě kě yǐ xià kuǎn，sī wǒ")])
+    assert d.flagged and any(m.written == "xià kuǎn" for m in d.matches)

@@ -52,6 +52,19 @@ def japanese_forms(chars: list[str], table: dict[int, str]) -> dict[str, str]:
     return {c: s for c, s in zip(japanese, read) if len(s) == 1 and s != c}
 
 
+def latin_accents() -> dict[str, str]:
+    """Latin letters with accents → the bare lower-case letter: pinyin written with its tone marks ("dài kuǎn",
+    "sī wǒ", "lǜ") reads as the toneless pinyin the phonetic pass matches."""
+    out: dict[str, str] = {}
+    for i in range(0xC0, 0x250):
+        c = chr(i)
+        parts = unicodedata.normalize("NFD", c)
+        if len(parts) > 1 and parts[0].isascii() and parts[0].isalpha() and all(unicodedata.combining(p) for p in parts[1:]):
+            # ü (with or without a tone: ǖ ǘ ǚ ǜ) is typed v in pinyin ("lv", "nv"), as pypinyin spells it.
+            out[c] = "v" if parts[0] in "uU" and "\u0308" in parts else parts[0].lower()
+    return out
+
+
 def is_ideograph(c: str) -> bool:
     return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or ord(c) >= 0x20000
 

@@ -203,6 +203,7 @@ def fold_table() -> dict[int, str]:
         table.pop(ord(c), None)
     for c, s in glyphs.japanese_forms(chars, table).items():
         table[ord(c)] = s
+    table.update({ord(c): s for c, s in glyphs.latin_accents().items()})
     for glyph, target in glyphs.confusables().items():
         if ord(glyph) < 0x10000 and ord(glyph) not in table:
             table[ord(glyph)] = GLYPHS.get(target, target)

@@ -52,6 +52,9 @@ COUNTER_MIN = 0.8
 # A unit read only for its contact or call to action (no service, situation or outcome: "$plain") is an ad only
 # when the model is this sure: everyday posts carry contacts too ("加微信一起去爬山").
 PLAIN_MIN = 0.75
+# Round 9: on a profile the account is the offer ("老李·二十年金融老炮·下不来我请你吃饭·扣1安排"): a bio's call
+# alone needs less certainty than a post's.
+PLAIN_MIN_BIO = 0.6
 # Round 7: the short-text rules (a service word and a call in a short text; a short pitch) flag on a few words, which
 # victims and borrowers use too ("还是必须找人代办？", "我为了停催找了一个工作室"): a model this doubtful overrules them.
 SHORT_VETO = 0.2
@@ -245,7 +248,7 @@ class Scorer:
             # but a call to action ($plain) is flagged only when the model is sure.
             parts = (
                 bool(situation or per_category or unit != POST) + bool(ev[OUTCOME] or per_category)
-                + bool(ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category)))
+                + bool(ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category or unit != POST)))
             )
             # A story that passes on a helper's own id ("可以加他：…") is read whatever warning words it tells
             # (被骗, 拉黑, 骗局 …): warnings and news do not hand out personal ids; the model weighs the words.
@@ -286,7 +289,7 @@ class Scorer:
                 if can_overrule and probability < veto:
                     score, reason = min(score, self.threshold - 0.01), "overruled by intent model"
                 elif pitch and probability > score and probability >= needed and (
-                    probability >= PLAIN_MIN or "$plain" not in structure
+                    probability >= (PLAIN_MIN_BIO if unit.startswith("bio") else PLAIN_MIN) or "$plain" not in structure
                 ):
                     # The score is the stronger of the two readings, so the threshold alone decides.
                     score = probability

@@ -36,7 +36,8 @@ TUNED = [("ads.yaml", "ad"), ("negatives.yaml", "neg"), ("seed_sentences.yaml", 
 RELEASED = [("blind", ("part_a.yaml", "part_b.yaml")), ("blind2", ("part_c.yaml", "part_d.yaml")),
             ("blind3", ("part_e.yaml", "part_f.yaml")), ("blind4", ("part_g.yaml", "part_h.yaml")),
             ("blind5", ("part_i.yaml", "part_j.yaml")), ("blind6", ("part_k.yaml", "part_l.yaml")),
-            ("blind7", ("part_m.yaml", "part_n.yaml"))]
+            ("blind7", ("part_m.yaml", "part_n.yaml")), ("blind8", ("part_o.yaml", "part_w.yaml")),
+            ("blind9", ("part_a9.yaml", "part_b9.yaml"))]
 MIN_WEIGHT = 0.02  # smaller weights are dropped from the file (they change no decision)
 
 
@@ -72,7 +73,7 @@ def main() -> None:
     parser.add_argument("--c", type=float, default=4.0, help="inverse regularisation strength")
     parser.add_argument("--written-weight", type=float, default=6.0, help="weight of a hand-written item's unit")
     parser.add_argument("--released", action=argparse.BooleanOptionalAction, default=True,
-                        help="train on the released blind sets v1-v7 too (at the written items' weight)")
+                        help="train on the released blind sets v1-v9 too (at the written items' weight)")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
     detector = Detector(use_model=False)
