@@ -103,6 +103,26 @@ def test_refusals_stop_the_platform(make_simulator, tmp_path: Path, ban: str, re
     assert searches <= (1 + RETRY_TIMES) * 3 * len(KEYWORDS + [EMPTY_KEYWORD]), searches
 
 
+def test_a_retry_on_a_fresh_session_carries_its_cookie(make_simulator, tmp_path: Path) -> None:
+    # Every API request is refused once (served when asked again): the signed search is refused on the first
+    # session, so its retry is the second session's first API request (no home page loaded on it yet).
+    sim = make_simulator(refuse_every=1, platforms=("bilibili",), faults=False)
+    keyword = KEYWORDS[1]
+    run = run_sweep(sim.origin_arg, tmp_path, "--platforms", "bilibili", "--no-report", "-a", f"keywords={keyword}",
+                    "-a", "max_pages=1", "-s", "CONCURRENT_REQUESTS=1", "-s", "ADWATCH_ANONYMOUS_SESSIONS=2",
+                    "-s", "ADWATCH_REFUSAL_BACKOFF=0.1")
+    assert run.proc.returncode == 0, run.output[-3000:]
+    listed = min(10, len(search(ALIVE, keyword)))  # page 1
+    # Each API request was refused once and served on its retry: none went out without its session's buvid3
+    # (that would be a 412 of its own, and one more try).
+    api = {path: sim.requests.get(f"/x/{path}", 0) for path in ("web-interface/wbi/search/type",
+                                                               "web-interface/view", "player/wbi/playurl")}
+    assert api == {"web-interface/wbi/search/type": 2, "web-interface/view": 2 * listed,
+                   "player/wbi/playurl": 2 * listed}
+    assert run.stat("bilibili", "adwatch/bilibili/refused/http-412") == 1 + 2 * listed
+    assert run.store().count(platform="bilibili") == listed  # the search's results collected
+
+
 def test_simulator_checks_cookie_and_signature(make_simulator) -> None:
     sim = make_simulator(platforms=("bilibili",), faults=False)
     site: BilibiliSite = sim.sites["bilibili"]

@@ -188,6 +188,11 @@ class PlatformSpider(scrapy.Spider):
         """
         return self.refusals.refused(reason, response)
 
+    async def prepare_session(self, session: str, request: Request) -> None:
+        """Called by the session middleware once ``request`` is on ``session``, before the session's cookies go on
+        it: what the session must have first (Bilibili loads its home page for the cookie its API checks).
+        Nothing by default."""
+
     # --- incremental sweeps (crawler/incremental.py) ---------------------------------------------------------
     def is_due(self, post_id: Any, keyword: str) -> bool:
         """Whether a listed post is worth anything this run: False for a post stored recently (skip it)."""

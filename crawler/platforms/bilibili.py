@@ -92,13 +92,12 @@ def clean_title(value: Any) -> str:
 
 
 class BilibiliSessionMiddleware:
-    """Gives every Bilibili API request what the API checks: the home page's cookies and a fresh WBI signature.
+    """Signs Bilibili's WBI requests (``meta["wbi"]``) when they are sent, with the keys ``nav`` publishes.
 
-    It runs after the session middleware (the request is on a session by then): before a session's first API
-    request it loads the home page on that session (its own ``buvid3`` in its own cookie jar: a session without one
-    is refused), and ``nav`` (the keys) once for the spider; requests marked ``meta["wbi"]`` are then signed and
-    sent again through the scheduler (URLs are immutable). When the API rejects a signature the spider calls
-    :meth:`BilibiliSpider.forget_keys`; the next signed request reloads them.
+    It runs after the session middleware: the request is on a session by then, whose ``buvid3`` the session
+    middleware had loaded first (:meth:`BilibiliSpider.prepare_session`). It loads ``nav`` (the keys) once for
+    the spider; a request it signs is sent again through the scheduler (URLs are immutable). When the API rejects
+    a signature the spider calls :meth:`BilibiliSpider.forget_keys`; the next signed request reloads them.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -112,8 +111,8 @@ class BilibiliSessionMiddleware:
         spider = self.crawler.spider
         if not isinstance(spider, BilibiliSpider) or not request.meta.get("bilibili_api"):
             return None
-        mixin = await spider.session_keys(self.crawler, request.meta.get("adwatch_session"))
         if request.meta.get("wbi") and "w_rid" not in dict(parse_qsl(urlsplit(request.url).query)):
+            mixin = await spider.wbi_mixin(request.meta.get("adwatch_session"))
             if not mixin:
                 return None  # no keys to be had: the API's answer to the unsigned request decides
             # Back through the scheduler, its retry count kept, without the session's cookie header (put back by
@@ -152,23 +151,28 @@ class BilibiliSpider(PlatformSpider):
     _home_loaded: frozenset[str] = frozenset()  # sessions that loaded the home page (have buvid3)
 
     # --- session: cookies and WBI keys --------------------------------------------------------------------
-    async def session_keys(self, crawler: Crawler, session: str | None) -> str | None:
-        """The mixin key, after loading the home page on ``session`` (its cookies) and nav (keys) if not done yet."""
-        if self._mixin and session in self._home_loaded:
-            return self._mixin
-        self._session_lock = self._session_lock or asyncio.Lock()
-        async with self._session_lock:
-            assert crawler.engine is not None
-            meta: dict[str, Any] = {"bilibili_session": True}
-            if session is not None:
-                meta["adwatch_pin_session"] = session
+    async def prepare_session(self, session: str, request: Request) -> None:
+        """Before a session's first API request: the home page on that session (its own ``buvid3`` in its own
+        cookie jar; a session without one is refused), so its cookies are complete when they go on the request."""
+        if not request.meta.get("bilibili_api") or session in self._home_loaded:
+            return
+        async with self._lock():
             if session not in self._home_loaded:
-                await crawler.engine.download_async(Request(f"{self.cfg.origin}/", dont_filter=True, meta=meta))
+                assert self.crawler.engine is not None
+                await self.crawler.engine.download_async(Request(
+                    f"{self.cfg.origin}/", dont_filter=True, meta=self._setup_meta(session)))
                 self._home_loaded = self._home_loaded | {session}
+
+    async def wbi_mixin(self, session: str | None) -> str | None:
+        """The mixin key, after loading nav (the keys) on ``session`` if not done yet; None when nav gives none."""
+        if self._mixin:
+            return self._mixin
+        async with self._lock():
             if self._mixin:
                 return self._mixin
-            nav = await crawler.engine.download_async(Request(
-                f"{self.host('api')}{NAV_API}", dont_filter=True, meta=meta,
+            assert self.crawler.engine is not None
+            nav = await self.crawler.engine.download_async(Request(
+                f"{self.host('api')}{NAV_API}", dont_filter=True, meta=self._setup_meta(session),
                 headers={"Referer": f"{self.cfg.origin}/", "Accept": "application/json"}))
             data = self.load_json(nav)
             # Logged out, nav says code -101 (账号未登录) and still hands out the keys.
@@ -180,6 +184,19 @@ class BilibiliSpider(PlatformSpider):
             self.count("wbi_keys")
             self._mixin = mixin_key(img, sub)
             return self._mixin
+
+    def _lock(self) -> asyncio.Lock:
+        # One set-up request at a time: concurrent requests on a new session load its home page once.
+        self._session_lock = self._session_lock or asyncio.Lock()
+        return self._session_lock
+
+    @staticmethod
+    def _setup_meta(session: str | None) -> dict[str, Any]:
+        """A session's own set-up request: pinned to it by the session middleware."""
+        meta: dict[str, Any] = {"bilibili_session": True}
+        if session is not None:
+            meta["adwatch_pin_session"] = session
+        return meta
 
     def forget_keys(self) -> None:
         """The API rejected a signature (keys rotated): the next signed request loads them again."""

@@ -34,8 +34,9 @@ class SessionMiddleware:
     Plain HTTP: the session's own cookie jar (seeded from its storage state) and its proxy (``meta["proxy"]``,
     whose credentials Scrapy's HttpProxyMiddleware turns into a header). Browser requests
     (``meta["playwright"]``): the session's own browser context (``playwright_context``), created with its
-    storage state and proxy (``playwright_context_kwargs``). A request whose session is backing off waits for
-    the session (or goes to another one); once the platform is stopped it goes back to the queue instead.
+    storage state and proxy (``playwright_context_kwargs``). Before either, the spider's ``prepare_session`` hook
+    gives the session what it must have first (a platform's home page cookie). A request whose session is backing
+    off waits for the session (or goes to another one); once the platform is stopped it goes back to the queue.
     Cookies and proxy credentials live on a request only while it is sent: they are removed as soon as the
     answer (or the error) comes back, so no retry, redirect, queue (JOBDIR) or log line ever holds them.
     """
@@ -61,6 +62,10 @@ class SessionMiddleware:
                 return clean_copy(request, adwatch_requeued=True)
         else:
             session = pool.pick()[0]
+        # The platform's own set-up of the session (a cookie its home page sets) before its cookies are written.
+        prepare = getattr(self.crawler.spider, "prepare_session", None)
+        if prepare is not None:
+            await prepare(session.name, request)
         self._apply(session, request)
         request.meta[SENT_META] = pool.sent()  # which refusals it may have been in flight for (SessionPool.refused)
         return None
