@@ -114,7 +114,8 @@ def test_signatures_are_datasketchs_minhashes() -> None:
     texts = [
         SCRIPT, SCRIPT.replace("每天", "天天") + "，私聊了解",
         "內部渠道墠塱卐，銀行網貸都能談，一站式辦理停息掛賬" * 2,  # folded to simplified: 墠 becomes 𫮃 (beyond the BMP)
-        "Ünïcödé façade résumé naïve，停息挂账协商还款本金分期专业团队处理",  # 2-byte letters
+        # 2-byte letters (accented Latin would not do: the normaliser reads "résumé" as the Latin the script drops)
+        "مرحبا بالعالم，停息挂账协商还款本金分期专业团队处理",
         "𠀀𠀁𠀂停息挂账协商还款本金分期专业团队处理逾期征信修复全国可办",  # 4-byte characters
         "短", "", "哈" * 60,  # too few distinct 3-grams
     ] + [SCRIPT[k % 50 :] + SCRIPT[: k % 50] + "之" * (k // 50) for k in range(150)]  # rows for several passes
