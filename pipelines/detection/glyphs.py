@@ -59,9 +59,10 @@ def latin_accents() -> dict[str, str]:
     for i in range(0xC0, 0x250):
         c = chr(i)
         parts = unicodedata.normalize("NFD", c)
-        if len(parts) > 1 and parts[0].isascii() and parts[0].isalpha() and all(unicodedata.combining(p) for p in parts[1:]):
+        marks = parts[1:]
+        if marks and parts[0].isascii() and parts[0].isalpha() and all(unicodedata.combining(m) for m in marks):
             # ü (with or without a tone: ǖ ǘ ǚ ǜ) is typed v in pinyin ("lv", "nv"), as pypinyin spells it.
-            out[c] = "v" if parts[0] in "uU" and "\u0308" in parts else parts[0].lower()
+            out[c] = "v" if parts[0] in "uU" and "\u0308" in marks else parts[0].lower()
     return out
 
 

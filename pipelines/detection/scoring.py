@@ -218,7 +218,8 @@ class Scorer:
         called = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
         if short and strongest >= SHORT_MIN_SERVICE and called and not ev[NEGATIVE] and score < SHORT_SCORE:
             score, reason = SHORT_SCORE, "short text"
-        elif short and unit.startswith("bio") and strongest >= BIO_MIN_SERVICE and not ev[NEGATIVE] and score < SHORT_SCORE:
+        elif (short and unit.startswith("bio") and strongest >= BIO_MIN_SERVICE and not ev[NEGATIVE]
+              and score < SHORT_SCORE):
             # Round 7: an account whose bio lists a service it sells ("专注债务优化8年｜停息挂账") is the outfit's own
             # advert, the way to reach it being the account itself.
             score, reason = SHORT_SCORE, "short text"
@@ -248,7 +249,8 @@ class Scorer:
             # but a call to action ($plain) is flagged only when the model is sure.
             parts = (
                 bool(situation or per_category or unit != POST) + bool(ev[OUTCOME] or per_category)
-                + bool(ev[CTA] >= SHORT_MIN_CTA or contact_kinds or (ev[CTA] and (ev[OUTCOME] or per_category or unit != POST)))
+                + bool(ev[CTA] >= SHORT_MIN_CTA or contact_kinds
+                       or (ev[CTA] and (ev[OUTCOME] or per_category or unit != POST)))
             )
             # A story that passes on a helper's own id ("可以加他：…") is read whatever warning words it tells
             # (被骗, 拉黑, 骗局 …): warnings and news do not hand out personal ids; the model weighs the words.
