@@ -215,7 +215,8 @@ class Scorer:
         lexicon_score = score
         reason = "lexicon"
         short = length <= SHORT_CHARS
-        called = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
+        calls = ev[CTA] >= SHORT_MIN_CTA  # a call to action, not a mere mention ("电话", "联系")
+        called = bool(contact_kinds) or calls  # ... or a contact: the unit reaches for the reader
         if short and strongest >= SHORT_MIN_SERVICE and called and not ev[NEGATIVE] and score < SHORT_SCORE:
             score, reason = SHORT_SCORE, "short text"
         elif (short and unit.startswith("bio") and strongest >= BIO_MIN_SERVICE and not ev[NEGATIVE]
@@ -239,8 +240,7 @@ class Scorer:
         # ("那些电话都会停下", "一周内让它彻底消失").
         # Round 4: a post's call to action ("扣1", "私我") is read too, and so is an offer without one (under a
         # post or on a profile the thread is the situation: "有记录也能下"): the model decides on the wording.
-        reached = bool(contact_kinds) or ev[CTA] >= SHORT_MIN_CTA
-        if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME] or reached):
+        if (self.model is not None or self.record is not None) and (per_category or ev[CONTEXT] or ev[OUTCOME] or called):
             situation = bool(ev[CONTEXT]) or bool(hints)
             # A pitch has two of its three parts at least — a situation (or a service named; under a post or on a
             # profile, the thread's), a promised outcome (or the service itself) and a call to action or contact —
@@ -249,17 +249,16 @@ class Scorer:
             # but a call to action ($plain) is flagged only when the model is sure.
             parts = (
                 bool(situation or per_category or unit != POST) + bool(ev[OUTCOME] or per_category)
-                + bool(ev[CTA] >= SHORT_MIN_CTA or contact_kinds
-                       or (ev[CTA] and (ev[OUTCOME] or per_category or unit != POST)))
+                + bool(called or (ev[CTA] and (ev[OUTCOME] or per_category or unit != POST)))
             )
             # A story that passes on a helper's own id ("可以加他：…") is read whatever warning words it tells
             # (被骗, 拉黑, 骗局 …): warnings and news do not hand out personal ids; the model weighs the words.
-            pitch = (parts >= 2 or reached) and (
+            pitch = (parts >= 2 or called) and (
                 ev[NEGATIVE] < PITCH_MAX_WARNING or not contact_kinds.isdisjoint(PERSONAL_CONTACTS)
             )
             flagged = score >= self.threshold
             shapes: dict[str, float] | None = None
-            if not pitch and not flagged and reached and (parts >= 2 or contact_kinds):
+            if not pitch and not flagged and called and (parts >= 2 or contact_kinds):
                 # Round 5: so is a first-person story that passes a helper on to the reader ("后来找了专业团队 …
                 # 想知道的评论区留言我私你"), whatever doubts it tells (骗子, 被拒, 自己打电话): its shape is read here
                 # only, where the warning words would otherwise keep the model away.
@@ -284,8 +283,7 @@ class Scorer:
                 verdict.explain = lambda: self.model.explain(features(compact, structure), 6)  # type: ignore[union-attr]
                 # A question the unit answers with its own call to action ("征信花了怎么办…私信咨询") is a hook, not a
                 # question asked for oneself.
-                hooked = ev[CTA] >= SHORT_MIN_CTA
-                countered = any(c in structure for c in COUNTER_SHAPES if not (hooked and c == "$question"))
+                countered = any(c in structure for c in COUNTER_SHAPES if not (calls and c == "$question"))
                 veto = SHAPE_VETO if countered else SHORT_VETO if reason == "short text" else VETO
                 needed = COUNTER_MIN if countered and "$handoff" not in structure and not contact_kinds else 0.0
                 if can_overrule and probability < veto:
